@@ -1,0 +1,125 @@
+"""Frozen, validated configuration dataclasses for the model, decoding and training."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+
+ATTENTION_KINDS = ("none", "luong", "bahdanau")
+STRATEGIES = ("greedy", "beam", "sample")
+SCHEDULES = ("constant", "linear", "exponential", "inverse-sigmoid")
+DEVICES = ("auto", "cpu", "cuda")
+NORMALIZERS = ("none", "zh-hans")
+
+
+class ConfigError(ValueError):
+    """A configuration value is out of range; the message names the field."""
+
+
+def _require(ok: bool, message: str) -> None:
+    if not ok:
+        raise ConfigError(message)
+
+
+class _Serializable:
+    def to_dict(self) -> dict:
+        return asdict(self)  # type: ignore[arg-type]
+
+    @classmethod
+    def from_dict(cls, data: dict):
+        known = {f.name for f in fields(cls)}  # type: ignore[arg-type]
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
+@dataclass(frozen=True)
+class TokenizerConfig(_Serializable):
+    src_vocab_size: int = 8000  # sentencepiece pieces on the source side (a soft limit on tiny corpora)
+    tgt_vocab_size: int = 8000  # target side; ignored when joint
+    joint: bool = False  # one vocabulary for both sides (allows tied embeddings)
+    model_type: str = "bpe"  # sentencepiece algorithm: bpe or unigram
+    src_normalize: str = "none"  # "zh-hans": convert traditional Chinese to simplified first
+    tgt_normalize: str = "none"
+
+    def __post_init__(self):
+        _require(self.src_vocab_size >= 8, f"src_vocab_size must be >= 8, got {self.src_vocab_size}")
+        _require(self.tgt_vocab_size >= 8, f"tgt_vocab_size must be >= 8, got {self.tgt_vocab_size}")
+        _require(self.model_type in ("bpe", "unigram"), f"model_type must be bpe or unigram, got {self.model_type!r}")
+        for name in ("src_normalize", "tgt_normalize"):
+            value = getattr(self, name)
+            _require(value in NORMALIZERS, f"{name} must be one of {NORMALIZERS}, got {value!r}")
+
+
+@dataclass(frozen=True)
+class ModelConfig(_Serializable):
+    src_vocab: int = 8000  # source vocabulary size (set from the tokenizer)
+    tgt_vocab: int = 8000  # target vocabulary size (set from the tokenizer)
+    emb: int = 256  # embedding size
+    hidden: int = 512  # LSTM hidden size, encoder and decoder alike
+    layers: int = 2  # LSTM layers, encoder and decoder alike
+    dropout: float = 0.2  # dropout on embeddings, between LSTM layers and before the output layer
+    attention: str = "none"  # none (the classic context-vector model) | luong | bahdanau
+    tie_embeddings: bool = False  # share target embedding and output weights (and source, with a joint vocabulary)
+
+    def __post_init__(self):
+        for name in ("src_vocab", "tgt_vocab", "emb", "hidden", "layers"):
+            _require(getattr(self, name) >= 1, f"{name} must be >= 1, got {getattr(self, name)}")
+        _require(0.0 <= self.dropout < 1.0, f"dropout must be in [0, 1), got {self.dropout}")
+        _require(self.attention in ATTENTION_KINDS, f"attention must be one of {ATTENTION_KINDS}, got {self.attention!r}")
+
+
+@dataclass(frozen=True)
+class DecodeConfig(_Serializable):
+    strategy: str = "greedy"  # greedy | beam | sample
+    beam_size: int = 5  # beam width K
+    n_best: int = 1  # hypotheses returned per sentence (beam: <= K; sample: number of samples)
+    length_penalty: float = 1.0  # GNMT alpha: score / ((5 + len) / 6) ** alpha; 0 = raw log-probability
+    temperature: float = 1.0  # sampling temperature, > 0
+    top_k: int = 0  # sample only among the k most likely tokens; 0 = all
+    top_p: float = 1.0  # nucleus sampling mass in (0, 1]; 1 = all
+    seed: int | None = None  # sampling seed; None = nondeterministic
+    max_len: int = 50  # maximum target pieces before stopping
+    record_top: int = 10  # candidates recorded per step for visualization
+
+    def __post_init__(self):
+        _require(self.strategy in STRATEGIES, f"strategy must be one of {STRATEGIES}, got {self.strategy!r}")
+        _require(self.beam_size >= 1, f"beam size must be >= 1, got {self.beam_size}")
+        _require(self.n_best >= 1, f"n-best must be >= 1, got {self.n_best}")
+        _require(self.strategy != "beam" or self.n_best <= self.beam_size,
+                 f"n-best ({self.n_best}) cannot exceed the beam size ({self.beam_size})")
+        _require(self.length_penalty >= 0, f"length penalty must be >= 0, got {self.length_penalty}")
+        _require(self.temperature > 0, f"temperature must be > 0, got {self.temperature}")
+        _require(self.top_k >= 0, f"top-k must be >= 0, got {self.top_k}")
+        _require(0 < self.top_p <= 1, f"top-p must be in (0, 1], got {self.top_p}")
+        _require(self.max_len >= 1, f"max length must be >= 1, got {self.max_len}")
+        _require(self.record_top >= 1, f"record_top must be >= 1, got {self.record_top}")
+
+
+@dataclass(frozen=True)
+class TrainConfig(_Serializable):
+    epochs: int = 10  # passes over the training data
+    max_steps: int = 0  # stop after this many updates; 0 = no limit
+    batch_size: int = 64  # sentences per batch
+    lr: float = 1e-3  # Adam learning rate
+    clip: float = 1.0  # gradient norm clipping
+    label_smoothing: float = 0.0  # cross-entropy label smoothing epsilon
+    teacher_forcing: float = 1.0  # probability of feeding the gold token (final value for decaying schedules)
+    schedule: str = "constant"  # teacher-forcing schedule: constant | linear | exponential | inverse-sigmoid
+    schedule_k: float = 0.0  # decay speed; 0 picks a value that reaches the floor near the end of training
+    patience: int = 3  # early stopping: epochs without validation improvement; 0 = never stop early
+    eval_every: int = 0  # validate every N updates as well as every epoch; 0 = per epoch only
+    time_limit: float = 0.0  # seconds; 0 = no limit
+    device: str = "auto"  # auto | cpu | cuda
+    seed: int = 1  # random seed for init, batching and scheduled sampling
+    threads: int = 0  # CPU threads; 0 = torch default
+
+    def __post_init__(self):
+        _require(self.epochs >= 1, f"epochs must be >= 1, got {self.epochs}")
+        _require(self.max_steps >= 0, f"max steps must be >= 0, got {self.max_steps}")
+        _require(self.batch_size >= 1, f"batch size must be >= 1, got {self.batch_size}")
+        _require(self.lr > 0, f"learning rate must be > 0, got {self.lr}")
+        _require(self.clip > 0, f"clip must be > 0, got {self.clip}")
+        _require(0 <= self.label_smoothing < 1, f"label smoothing must be in [0, 1), got {self.label_smoothing}")
+        _require(0 <= self.teacher_forcing <= 1, f"teacher forcing must be in [0, 1], got {self.teacher_forcing}")
+        _require(self.schedule in SCHEDULES, f"schedule must be one of {SCHEDULES}, got {self.schedule!r}")
+        _require(self.schedule_k >= 0, f"schedule_k must be >= 0, got {self.schedule_k}")
+        _require(self.patience >= 0, f"patience must be >= 0, got {self.patience}")
+        _require(self.time_limit >= 0, f"time limit must be >= 0, got {self.time_limit}")
+        _require(self.device in DEVICES, f"device must be one of {DEVICES}, got {self.device!r}")

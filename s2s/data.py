@@ -1,0 +1,185 @@
+"""Read and validate parallel corpora; encode them; length-bucketed batches."""
+from __future__ import annotations
+
+import csv
+import io
+import random
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from .tokenizer import EOS, PAD, SOS, Vocab
+
+MAX_FILE_BYTES = 200 * 1024 * 1024
+
+
+class CorpusError(ValueError):
+    """A corpus file is unusable; the message names the file and, where there is one, the line."""
+
+    def __init__(self, path: str | Path, message: str, line: int | None = None):
+        where = f"{path}:{line}" if line else str(path)
+        super().__init__(f"{where}: {message}")
+
+
+def read_text(path: str | Path, max_bytes: int = MAX_FILE_BYTES) -> list[str]:
+    """Lines of a UTF-8 text file; rejects missing, empty, binary, oversized and non-UTF-8 files."""
+    path = Path(path)
+    if not path.is_file():
+        raise CorpusError(path, "file not found")
+    if path.stat().st_size > max_bytes:
+        raise CorpusError(path, f"file is larger than {max_bytes // (1024 * 1024)} MB")
+    return decode_lines(path.read_bytes(), path)
+
+
+def decode_lines(data: bytes, name: str | Path) -> list[str]:
+    """Split bytes into lines, naming the first line that is binary or not UTF-8."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    raw = data.split(b"\n")
+    if raw and raw[-1] == b"":
+        raw.pop()
+    if not any(r.strip() for r in raw):
+        raise CorpusError(name, "file is empty")
+    for number, line in enumerate(raw, 1):
+        if b"\x00" in line:
+            raise CorpusError(name, "binary data (NUL byte), not a text file", number)
+        try:
+            line.decode("utf-8")
+        except UnicodeDecodeError as err:
+            raise CorpusError(name, f"not valid UTF-8 (byte {err.start + 1}); save the file as UTF-8", number) from None
+    return [r.decode("utf-8").rstrip("\r") for r in raw]
+
+
+def parse_tsv(lines: list[str], name: str | Path) -> list[tuple[str, str]]:
+    """`source<TAB>target[<TAB>ignored...]` per line; blank lines are skipped."""
+    pairs = []
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        cols = line.split("\t")
+        if len(cols) < 2:
+            raise CorpusError(name, "no TAB: expected 'source<TAB>target'", number)
+        pairs.append((cols[0].strip(), cols[1].strip()))
+    return pairs
+
+
+def parse_csv(lines: list[str], name: str | Path) -> list[tuple[str, str]]:
+    """A CSV file with a header row; the first two columns are source and target."""
+    rows = csv.reader(io.StringIO("\n".join(lines)))
+    try:
+        header = next(rows)
+        if len(header) < 2:
+            raise CorpusError(name, "CSV header needs two columns (source,target)", 1)
+        pairs = []
+        for row in rows:
+            if not any(c.strip() for c in row):
+                continue
+            if len(row) < 2:
+                raise CorpusError(name, "CSV row needs two columns", rows.line_num)
+            pairs.append((row[0].strip(), row[1].strip()))
+    except csv.Error as err:
+        raise CorpusError(name, f"malformed CSV: {err}", rows.line_num) from None
+    return pairs
+
+
+def zip_sides(src: list[str], tgt: list[str], src_name, tgt_name) -> list[tuple[str, str]]:
+    """Align two one-sentence-per-line files; both must have the same number of lines."""
+    if len(src) != len(tgt):
+        raise CorpusError(tgt_name, f"has {len(tgt)} lines but {src_name} has {len(src)}: the files must be aligned line by line")
+    return [(s.strip(), t.strip()) for s, t in zip(src, tgt) if s.strip() or t.strip()]
+
+
+def check_pairs(pairs: list[tuple[str, str]], name) -> list[tuple[str, str]]:
+    """Reject corpora with no usable pair."""
+    pairs = [(s, t) for s, t in pairs if s and t]
+    if not pairs:
+        raise CorpusError(name, "no sentence pairs with both a source and a target")
+    return pairs
+
+
+def parse_pairs(data: bytes, name: str, tgt_data: bytes | None = None, tgt_name: str = "") -> list[tuple[str, str]]:
+    """Parse an uploaded corpus held in memory: TSV, CSV (by name) or two aligned files."""
+    lines = decode_lines(data, name)
+    if tgt_data is not None:
+        pairs = zip_sides(lines, decode_lines(tgt_data, tgt_name), name, tgt_name)
+    elif str(name).lower().endswith(".csv"):
+        pairs = parse_csv(lines, name)
+    else:
+        pairs = parse_tsv(lines, name)
+    return check_pairs(pairs, name)
+
+
+def read_pairs(path: str | Path, tgt_path: str | Path | None = None) -> list[tuple[str, str]]:
+    """Read a parallel corpus from a TSV/CSV file, or from two aligned text files."""
+    for p in (path, tgt_path):
+        if p is not None:
+            read_text(p)  # existence, size, encoding checks with the right file name
+    tgt = Path(tgt_path).read_bytes() if tgt_path else None
+    return parse_pairs(Path(path).read_bytes(), str(path), tgt, str(tgt_path or ""))
+
+
+def split_pairs(pairs: list, fraction: float, seed: int, minimum: int = 1) -> tuple[list, list]:
+    """Hold out a seeded random `fraction` (at least `minimum`, at most half) as validation."""
+    order = list(range(len(pairs)))
+    random.Random(seed).shuffle(order)
+    n = min(len(pairs) // 2, max(minimum, round(len(pairs) * fraction)))
+    held = set(order[:n])
+    return [p for i, p in enumerate(pairs) if i not in held], [pairs[i] for i in sorted(held)]
+
+
+@dataclass
+class Example:
+    src: list[int]  # source ids + <eos>
+    tgt: list[int]  # <sos> + target ids + <eos>
+
+
+def encode_pairs(pairs, src_vocab: Vocab, tgt_vocab: Vocab, max_len: int = 100) -> list[Example]:
+    """Encode text pairs, truncating each side to `max_len` pieces."""
+    out = []
+    for s, t in pairs:
+        src = src_vocab.encode(s)[:max_len] + [EOS]
+        tgt = [SOS] + tgt_vocab.encode(t)[:max_len] + [EOS]
+        out.append(Example(src, tgt))
+    return out
+
+
+@dataclass
+class Batch:
+    src: torch.Tensor  # shape (batch, src_len), padded with PAD
+    src_len: torch.Tensor  # shape (batch,), on the CPU (pack_padded_sequence wants it there)
+    tgt: torch.Tensor  # shape (batch, tgt_len): <sos> y1 .. yn <eos>, padded
+    n_tokens: int  # target tokens predicted (pieces + <eos>)
+
+    def to(self, device) -> "Batch":
+        return Batch(self.src.to(device), self.src_len, self.tgt.to(device), self.n_tokens)
+
+
+def pad(seqs: list[list[int]]) -> torch.Tensor:
+    """shape (len(seqs), max_len) with PAD on the right."""
+    out = torch.full((len(seqs), max(len(s) for s in seqs)), PAD, dtype=torch.long)
+    for i, s in enumerate(seqs):
+        out[i, : len(s)] = torch.tensor(s, dtype=torch.long)
+    return out
+
+
+def collate(examples: list[Example]) -> Batch:
+    return Batch(pad([e.src for e in examples]), torch.tensor([len(e.src) for e in examples]),
+                 pad([e.tgt for e in examples]), sum(len(e.tgt) - 1 for e in examples))
+
+
+def bucketed_batches(examples: list[Example], batch_size: int, rng: random.Random | None = None) -> list[Batch]:
+    """Batches of similar lengths (little padding); shuffled when `rng` is given.
+
+    Examples are shuffled, cut into pools of 50 batches, each pool sorted by length and cut into batches."""
+    order = list(range(len(examples)))
+    if rng:
+        rng.shuffle(order)
+    pool = batch_size * 50
+    chunks = []
+    for start in range(0, len(order), pool):
+        part = sorted(order[start:start + pool], key=lambda i: (len(examples[i].src), len(examples[i].tgt)))
+        chunks += [part[i:i + batch_size] for i in range(0, len(part), batch_size)]
+    if rng:
+        rng.shuffle(chunks)
+    return [collate([examples[i] for i in chunk]) for chunk in chunks]

@@ -1,0 +1,434 @@
+"""Search strategies over `Seq2Seq.init_state` / `step`: greedy, beam, sampling, forced prefixes, scoring.
+
+All are batched over sentences (and beams), run without gradients, and return `Hypothesis` objects that carry
+what the UI draws: tokens, per-token log-probabilities, the top candidates of every step, attention, beam trees.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import torch
+
+from .config import DecodeConfig
+from .model import Encoded, Seq2Seq, State, select_state
+from .tokenizer import EOS, PAD, SOS
+
+
+@dataclass
+class Step:
+    """One decoding step of one hypothesis."""
+
+    token: int  # the token chosen (or forced) at this step
+    logprob: float  # its log-probability under the model (temperature 1)
+    top_ids: list[int]  # most likely candidates at this step, best first
+    top_probs: list[float]  # their probabilities (under the distribution the token was chosen from)
+    entropy: float  # entropy of that distribution, in nats
+    attention: list[float] | None = None  # weights over source positions, when the model attends
+
+
+@dataclass
+class Hypothesis:
+    tokens: list[int]  # chosen ids, without <sos>; ends with <eos> unless cut at max_len
+    score: float  # ranking score: sum of log-probabilities, length-normalized for beam search
+    steps: list[Step]
+    beam_path: list[int] = field(default_factory=list)  # beam slot at every step (beam search only)
+
+    @property
+    def logprob(self) -> float:
+        return sum(s.logprob for s in self.steps)
+
+
+@dataclass
+class BeamStep:
+    """The 2K candidates considered at one beam-search step of one sentence."""
+
+    parents: list[int]  # beam slot each candidate extends
+    tokens: list[int]
+    scores: list[float]  # cumulative log-probability
+    status: list[str]  # "kept" (becomes slot i of the next step, in order), "finished" (<eos>) or "pruned"
+
+
+@dataclass
+class Result:
+    """Everything decoded for one source sentence."""
+
+    hypotheses: list[Hypothesis]  # best first
+    beam_tree: list[BeamStep] | None = None
+
+
+# ---------------------------------------------------------------- logits processors (pure functions)
+
+def apply_temperature(logits: torch.Tensor, temperature: float) -> torch.Tensor:
+    if temperature <= 0:
+        raise ValueError(f"temperature must be > 0, got {temperature}")
+    return logits / temperature
+
+
+def apply_top_k(logits: torch.Tensor, k: int) -> torch.Tensor:
+    """Keep the k largest logits per row (0 keeps all); logits (batch, vocab)."""
+    if k <= 0 or k >= logits.size(-1):
+        return logits
+    kth = logits.topk(k, dim=-1).values[..., -1:]
+    return logits.masked_fill(logits < kth, float("-inf"))
+
+
+def apply_top_p(logits: torch.Tensor, p: float) -> torch.Tensor:
+    """Keep the smallest set of tokens whose probability mass reaches p (always at least one)."""
+    if p >= 1.0:
+        return logits
+    sorted_logits, order = logits.sort(dim=-1, descending=True)
+    mass_before = sorted_logits.softmax(-1).cumsum(-1) - sorted_logits.softmax(-1)
+    drop_sorted = mass_before >= p
+    drop = torch.zeros_like(drop_sorted).scatter(-1, order, drop_sorted)
+    return logits.masked_fill(drop, float("-inf"))
+
+
+def sampling_logits(logits: torch.Tensor, cfg: DecodeConfig) -> torch.Tensor:
+    return apply_top_p(apply_top_k(apply_temperature(logits, cfg.temperature), cfg.top_k), cfg.top_p)
+
+
+# ---------------------------------------------------------------- step records
+
+@dataclass
+class _Records:
+    """Per-step tensors, kept until the end and converted to Python lists once."""
+
+    tokens: list = field(default_factory=list)  # each (rows,)
+    logprobs: list = field(default_factory=list)  # each (rows,)
+    top_ids: list = field(default_factory=list)  # each (rows, k)
+    top_probs: list = field(default_factory=list)  # each (rows, k)
+    entropy: list = field(default_factory=list)  # each (rows,)
+    attention: list = field(default_factory=list)  # each (rows, src_len) or None
+
+    def add(self, dist_logp, model_logp, tokens, attention, k):
+        """dist_logp: log of the distribution chosen from; model_logp: temperature-1 log-probs; (rows, vocab)."""
+        probs = dist_logp.exp()
+        top = probs.topk(min(k, probs.size(-1)), dim=-1)
+        self.tokens.append(tokens)
+        self.logprobs.append(model_logp.gather(1, tokens.clamp(min=0).unsqueeze(1)).squeeze(1))
+        self.top_ids.append(top.indices)
+        self.top_probs.append(top.values)
+        self.entropy.append(-(probs * dist_logp.nan_to_num(neginf=0.0)).sum(-1))
+        self.attention.append(attention)
+
+    def as_lists(self) -> dict:
+        """Stack into (rows, steps, ...) Python lists."""
+        stack = lambda xs: torch.stack(xs, 1).tolist() if xs else []  # noqa: E731
+        att = [] if not self.attention or self.attention[0] is None else stack(self.attention)
+        return {"tokens": stack(self.tokens), "logprobs": stack(self.logprobs), "top_ids": stack(self.top_ids),
+                "top_probs": stack(self.top_probs), "entropy": stack(self.entropy), "attention": att}
+
+    def steps(self, lists: dict, row: int, indices: list[int]) -> list[Step]:
+        att = lists["attention"]
+        return [Step(lists["tokens"][row][t], lists["logprobs"][row][t], lists["top_ids"][row][t],
+                     lists["top_probs"][row][t], lists["entropy"][row][t], att[row][t] if att else None)
+                for t in indices]
+
+
+# ---------------------------------------------------------------- start: encode + forced prefix
+
+@dataclass
+class _Start:
+    enc: Encoded
+    state: State
+    prev: torch.Tensor  # shape (batch,): the token to feed next
+    records: _Records
+
+
+def _forced_steps(model: Seq2Seq, enc: Encoded, prefix: list[int], cfg: DecodeConfig) -> _Start:
+    """Feed `<sos>` then the forced `prefix` tokens, recording what the model would have said."""
+    batch = enc.outputs.size(0)
+    prev = torch.full((batch,), SOS, dtype=torch.long, device=enc.outputs.device)
+    state, records = model.init_state(enc), _Records()
+    for token in prefix:
+        out = model.step(prev, state, enc)
+        logp = out.logits.float().log_softmax(-1)
+        prev = torch.full_like(prev, token)
+        records.add(logp, logp, prev, out.attention, cfg.record_top)
+        state = out.state
+    return _Start(enc, state, prev, records)
+
+
+def start(model: Seq2Seq, src: torch.Tensor, src_len: torch.Tensor, cfg: DecodeConfig,
+          prefix: list[int] | None = None) -> _Start:
+    return _forced_steps(model, model.encode(src, src_len), list(prefix or []), cfg)
+
+
+# ---------------------------------------------------------------- greedy and sampling
+
+def mask_specials(logits: torch.Tensor) -> torch.Tensor:
+    """Never generate <pad> or <sos>: logits (rows, vocab) -> a copy with those columns at -inf."""
+    return logits.float().index_fill(-1, torch.tensor([PAD, SOS], device=logits.device), float("-inf"))
+
+
+def _choose(logits: torch.Tensor, cfg: DecodeConfig, generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """(tokens (rows,), log of the distribution they were chosen from (rows, vocab))."""
+    if cfg.strategy == "sample":
+        dist = sampling_logits(logits, cfg).log_softmax(-1)
+        return torch.multinomial(dist.exp(), 1, generator=generator).squeeze(1), dist
+    dist = logits.log_softmax(-1)
+    return dist.argmax(-1), dist
+
+
+def _run_free(model: Seq2Seq, begin: _Start, cfg: DecodeConfig, generator) -> list[Hypothesis]:
+    """Greedy or sampling from `begin` until every row has produced <eos> or max_len is reached."""
+    state, prev, records = begin.state, begin.prev, begin.records
+    done = prev == EOS
+    for _ in range(len(records.tokens), cfg.max_len):
+        out = model.step(prev, state, begin.enc)
+        logits = mask_specials(out.logits)
+        tokens, dist = _choose(logits, cfg, generator)
+        tokens = tokens.masked_fill(done, PAD)
+        records.add(dist, logits.log_softmax(-1), tokens, out.attention, cfg.record_top)
+        done = done | (tokens == EOS)
+        if bool(done.all()):
+            break
+        prev, state = tokens, out.state
+    return _free_hypotheses(records)
+
+
+def _free_hypotheses(records: _Records) -> list[Hypothesis]:
+    lists = records.as_lists()
+    hyps = []
+    for row, tokens in enumerate(lists["tokens"]):
+        n = tokens.index(EOS) + 1 if EOS in tokens else len(tokens)
+        steps = records.steps(lists, row, list(range(n)))
+        hyps.append(Hypothesis(tokens[:n], sum(s.logprob for s in steps), steps))
+    return hyps
+
+
+def _generator(cfg: DecodeConfig, device) -> torch.Generator | None:
+    if cfg.strategy != "sample" or cfg.seed is None:
+        return None
+    gen = torch.Generator(device=device)
+    gen.manual_seed(cfg.seed)
+    return gen
+
+
+def _repeat(src: torch.Tensor, src_len: torch.Tensor, n: int) -> tuple[torch.Tensor, torch.Tensor]:
+    return src.repeat_interleave(n, 0), src_len.repeat_interleave(n, 0)
+
+
+def sample_many(model, src, src_len, cfg: DecodeConfig, prefix=None) -> list[Result]:
+    """cfg.n_best samples per sentence, drawn in one batch; hypotheses sorted by log-probability."""
+    n = cfg.n_best
+    begin = start(model, *_repeat(src, src_len, n), cfg, prefix)
+    hyps = _run_free(model, begin, cfg, _generator(cfg, src.device))
+    groups = [hyps[i * n:(i + 1) * n] for i in range(src.size(0))]
+    return [Result(sorted(g, key=lambda h: -h.score)) for g in groups]
+
+
+# ---------------------------------------------------------------- beam search: expand / select / finalize
+
+def length_penalty(length: int, alpha: float) -> float:
+    """GNMT length penalty ((5 + length) / 6) ** alpha."""
+    return ((5.0 + length) / 6.0) ** alpha
+
+
+@dataclass
+class _Beam:
+    """Beam-search bookkeeping for a batch: `batch` sentences x `k` slots."""
+
+    k: int
+    scores: torch.Tensor  # shape (batch, k): cumulative log-probabilities
+    parents: list = field(default_factory=list)  # per step, (batch, k) slot each kept beam extends
+    tokens: list = field(default_factory=list)  # per step, (batch, k) token each kept beam appended
+    logps: list = field(default_factory=list)  # per step, (batch, k) log-probability of that token
+    finished: list = field(default_factory=list)  # per sentence: (norm score, raw score, step, parent slot)
+    trees: list = field(default_factory=list)  # per sentence: list[BeamStep]
+
+
+def _expand(beam: _Beam, logp: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """logp (batch*k, vocab) -> the best 2k candidates per sentence: scores, parent slots, tokens (batch, 2k)."""
+    batch, vocab = beam.scores.size(0), logp.size(-1)
+    total = (beam.scores.unsqueeze(-1) + logp.view(batch, beam.k, vocab)).view(batch, -1)
+    top = total.topk(min(2 * beam.k, total.size(1)), dim=-1)
+    return top.values, torch.div(top.indices, vocab, rounding_mode="floor"), top.indices % vocab
+
+
+def _select(beam: _Beam, cand: tuple, step: int, alpha: float, done: list[bool], keep_tree: bool) -> torch.Tensor:
+    """Finish <eos> candidates ranked within the top k, keep the k best others; returns parent slots (batch, k)."""
+    scores, parents, tokens = cand
+    is_eos = tokens == EOS
+    live = scores.masked_fill(is_eos, float("-inf")).topk(beam.k, dim=-1)
+    kept_parents, kept_tokens = parents.gather(1, live.indices), tokens.gather(1, live.indices)
+    beam.logps.append(live.values - beam.scores.gather(1, kept_parents))
+    beam.scores = live.values
+    beam.parents.append(kept_parents)
+    beam.tokens.append(kept_tokens)
+    rows = zip(scores.tolist(), parents.tolist(), tokens.tolist(), live.indices.tolist())
+    for b, (s, p, t, kept) in enumerate(rows):
+        if not done[b]:
+            _finish_eos(beam, b, s, p, t, step, alpha)
+            if keep_tree:
+                beam.trees[b].append(_tree_step(s, p, t, kept))
+    return kept_parents
+
+
+def _finish_eos(beam: _Beam, b: int, scores, parents, tokens, step: int, alpha: float) -> None:
+    for rank in range(min(beam.k, len(tokens))):
+        if tokens[rank] == EOS and scores[rank] > float("-inf"):
+            norm = scores[rank] / length_penalty(step + 1, alpha)
+            beam.finished[b].append((norm, scores[rank], step, parents[rank]))
+
+
+def _tree_step(scores, parents, tokens, kept) -> BeamStep:
+    status = ["finished" if t == EOS and r < len(kept) else "pruned" for r, t in enumerate(tokens)]
+    order = {r: i for i, r in enumerate(kept)}
+    parents_out, tokens_out, scores_out, status_out = [], [], [], []
+    for r in sorted(range(len(tokens)), key=lambda r: (r not in order, order.get(r, r))):
+        if scores[r] == float("-inf"):
+            continue
+        parents_out.append(parents[r]), tokens_out.append(tokens[r]), scores_out.append(scores[r])
+        status_out.append("kept" if r in order else status[r])
+    return BeamStep(parents_out, tokens_out, scores_out, status_out)
+
+
+def _backtrack(beam: _Beam, b: int, step: int, slot: int) -> tuple[list[int], list[int], list[float], list[int]]:
+    """Walk back-pointers from kept slot `slot` at `step`: (tokens, rows read, logprobs, slots) oldest first."""
+    tokens, rows, logps, slots = [], [], [], []
+    for t in range(step, -1, -1):
+        tokens.append(beam.tokens[t][b][slot])
+        logps.append(beam.logps[t][b][slot])
+        slots.append(slot)
+        slot = beam.parents[t][b][slot]
+        rows.append(slot)
+    return tokens[::-1], rows[::-1], logps[::-1], slots[::-1]
+
+
+def _hypothesis(beam, b, entry, records: _Records, lists: dict, n_prefix: int) -> Hypothesis:
+    """Rebuild one finished (or cut) hypothesis of sentence b with its per-step records."""
+    norm, raw, step, slot, final_token = entry
+    tokens, rows, logps, slots = _backtrack(beam, b, step - 1, slot) if step > 0 else ([], [], [], [])
+    if final_token is not None:  # an <eos> candidate extends `slot` at `step`
+        tokens, rows, slots = tokens + [final_token], rows + [slot], slots + [slot]
+        logps = logps + [raw - (sum(logps) if logps else 0.0) - lists["prefix_logp"][b]]
+    k = beam.k
+    steps = records.steps(lists, b * k, list(range(n_prefix)))  # forced prefix: identical in every slot
+    for i, (tok, row, lp) in enumerate(zip(tokens, rows, logps)):
+        (s,) = records.steps(lists, b * k + row, [n_prefix + i])
+        steps.append(Step(tok, lp, s.top_ids, s.top_probs, s.entropy, s.attention))
+    prefix_tokens = [s.token for s in steps[:n_prefix]]
+    return Hypothesis(prefix_tokens + tokens, norm, steps, slots)
+
+
+def beam_search(model: Seq2Seq, src, src_len, cfg: DecodeConfig, prefix=None, keep_tree: bool = True) -> list[Result]:
+    """Beam search of width cfg.beam_size, batched as (sentences x beams) rows; returns cfg.n_best per sentence."""
+    batch, k = src.size(0), cfg.beam_size
+    begin = start(model, *_repeat(src, src_len, k), cfg, prefix)
+    n_prefix = len(begin.records.tokens)
+    prefix_logp = torch.zeros(batch, device=src.device)
+    if n_prefix:
+        prefix_logp = torch.stack(begin.records.logprobs, 1).sum(1).view(batch, k)[:, 0]
+    scores = torch.full((batch, k), float("-inf"), device=src.device)
+    scores[:, 0] = prefix_logp
+    beam = _Beam(k, scores, finished=[[] for _ in range(batch)], trees=[[] for _ in range(batch)])
+    state, prev, done = begin.state, begin.prev, [False] * batch
+    for step in range(cfg.max_len - n_prefix):
+        out = model.step(prev, state, begin.enc)
+        logp = mask_specials(out.logits).log_softmax(-1)
+        begin.records.add(logp, logp, torch.zeros_like(prev), out.attention, cfg.record_top)
+        parents = _select(beam, _expand(beam, logp), step, cfg.length_penalty, done, keep_tree)
+        done = [d or len(f) >= k for d, f in zip(done, beam.finished)]
+        if all(done):
+            break
+        rows = (parents + torch.arange(batch, device=src.device).unsqueeze(1) * k).view(-1)
+        state, prev = select_state(out.state, rows), beam.tokens[-1].view(-1)
+    return _finalize(beam, begin.records, cfg, n_prefix, prefix_logp.tolist(), done, keep_tree)
+
+
+def _finalize(beam: _Beam, records: _Records, cfg: DecodeConfig, n_prefix: int, prefix_logp, done, keep_tree):
+    """Add unfinished beams of cut sentences, sort, and rebuild the n-best hypotheses."""
+    beam.parents = [p.tolist() for p in beam.parents]
+    beam.tokens = [t.tolist() for t in beam.tokens]
+    beam.logps = [x.tolist() for x in beam.logps]
+    last = len(beam.tokens) - 1
+    final_scores = beam.scores.tolist()
+    lists = records.as_lists()
+    lists["prefix_logp"] = prefix_logp
+    results = []
+    for b in range(len(done)):
+        entries = [(n, r, s, p, EOS) for n, r, s, p in beam.finished[b]]
+        if not done[b]:
+            entries += [(final_scores[b][j] / length_penalty(last + 1, cfg.length_penalty), final_scores[b][j],
+                         last + 1, j, None) for j in range(beam.k) if final_scores[b][j] > float("-inf")]
+        entries.sort(key=lambda e: -e[0])
+        hyps = [_hypothesis(beam, b, e, records, lists, n_prefix) for e in entries[:cfg.n_best]]
+        results.append(Result(hyps, beam.trees[b] if keep_tree else None))
+    return results
+
+
+# ---------------------------------------------------------------- the one entry point
+
+@torch.inference_mode()
+def decode(model: Seq2Seq, src: torch.Tensor, src_len: torch.Tensor, cfg: DecodeConfig,
+           prefix: list[int] | None = None, keep_tree: bool = True) -> list[Result]:
+    """Decode a batch of sources: src (batch, src_len) ids with <eos>, src_len (batch,).
+
+    `prefix` forces the first target tokens (the same for every sentence) before the strategy takes over."""
+    if cfg.strategy == "beam":
+        return beam_search(model, src, src_len, cfg, prefix, keep_tree)
+    if cfg.strategy == "sample":
+        return sample_many(model, src, src_len, cfg, prefix)
+    begin = start(model, src, src_len, cfg, prefix)
+    return [Result([h]) for h in _run_free(model, begin, cfg, None)]
+
+
+# ---------------------------------------------------------------- teacher-forced scoring and free running
+
+@dataclass
+class Scored:
+    """A reference scored step by step."""
+
+    gold: list[int]  # the reference tokens y1 .. yn <eos>
+    gold_logprobs: list[float]  # log p(gold token) at every step
+    choices: list[int]  # the model's own argmax at every step
+    steps: list[Step]  # top candidates (token = gold)
+
+
+@torch.inference_mode()
+def score_reference(model: Seq2Seq, src, src_len, tgt: torch.Tensor, record_top: int = 10) -> list[Scored]:
+    """Teacher forcing: every step is fed the gold prefix. tgt (batch, T) = <sos> y1 .. yn <eos>, padded."""
+    enc = model.encode(src, src_len)
+    pre, attention = model.decode_all(tgt[:, :-1], enc)
+    logp = model.decoder.logits(pre).float().log_softmax(-1)
+    return _scored(logp, tgt[:, 1:], attention, record_top)
+
+
+@torch.inference_mode()
+def free_running(model: Seq2Seq, src, src_len, tgt: torch.Tensor, record_top: int = 10) -> list[Scored]:
+    """No teacher: the model is fed its own greedy choices for as many steps as the reference has,
+    and at each step we read the probability it gives the gold token."""
+    enc = model.encode(src, src_len)
+    state, prev = model.init_state(enc), tgt[:, 0]
+    logps, atts = [], []
+    for _ in range(tgt.size(1) - 1):
+        out = model.step(prev, state, enc)
+        logps.append(out.logits.float().log_softmax(-1))
+        atts.append(out.attention)
+        prev, state = logps[-1].argmax(-1), out.state
+    attention = None if atts[0] is None else torch.stack(atts, 1)
+    return _scored(torch.stack(logps, 1), tgt[:, 1:], attention, record_top)
+
+
+def _scored(logp: torch.Tensor, gold: torch.Tensor, attention, record_top: int) -> list[Scored]:
+    """logp (batch, T, vocab), gold (batch, T) padded -> one Scored per row, cut at the padding."""
+    records = _Records()
+    for t in range(gold.size(1)):
+        records.add(logp[:, t], logp[:, t], gold[:, t], None if attention is None else attention[:, t], record_top)
+    lists = records.as_lists()
+    choices = logp.argmax(-1).tolist()
+    out = []
+    for row, tokens in enumerate(gold.tolist()):
+        n = sum(1 for t in tokens if t != PAD)
+        steps = records.steps(lists, row, list(range(n)))
+        out.append(Scored(tokens[:n], [s.logprob for s in steps], choices[row][:n], steps))
+    return out
+
+
+def mean_nll(scored: list[Scored]) -> float:
+    """Cross-entropy averaged over target tokens (what training minimizes without label smoothing)."""
+    values = [-lp for s in scored for lp in s.gold_logprobs]
+    return sum(values) / max(1, len(values))
+

@@ -1,0 +1,185 @@
+"""The LSTM encoder-decoder (Sutskever et al. 2014) with optional attention on top of the decoder.
+
+Public surface used by training and every decoding strategy:
+    enc = model.encode(src, src_len)        # the source, read once
+    state = model.init_state(enc)           # the context vector: the encoder's final (h, c)
+    out = model.step(prev, state, enc)      # one decoder step -> StepOutput
+    logits = model(src, src_len, tgt_in)    # teacher-forced pass over a whole target
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+from .config import ModelConfig
+from .tokenizer import PAD
+
+State = tuple[torch.Tensor, torch.Tensor]  # (h, c), each shape (layers, batch, hidden)
+
+
+@dataclass
+class Encoded:
+    """What the decoder needs from the source."""
+
+    outputs: torch.Tensor  # shape (batch, src_len, hidden): top-layer encoder states
+    mask: torch.Tensor  # shape (batch, src_len): True at real (non-pad) positions
+    final: State  # the context vector: final (h, c) of every layer
+    keys: torch.Tensor | None = None  # shape (batch, src_len, *): attention keys, precomputed once
+
+    def select(self, index: torch.Tensor) -> "Encoded":
+        """Rows `index` (shape (n,)), e.g. to expand sentences into beams."""
+        keys = None if self.keys is None else self.keys.index_select(0, index)
+        final = (self.final[0].index_select(1, index), self.final[1].index_select(1, index))
+        return Encoded(self.outputs.index_select(0, index), self.mask.index_select(0, index), final, keys)
+
+
+@dataclass
+class StepOutput:
+    logits: torch.Tensor  # shape (batch, tgt_vocab)
+    state: State  # the decoder's new (h, c)
+    attention: torch.Tensor | None  # shape (batch, src_len), or None without attention
+
+
+def select_state(state: State, index: torch.Tensor) -> State:
+    """Reorder/expand the batch dimension of (h, c) by `index` (beam back-pointers)."""
+    return state[0].index_select(1, index), state[1].index_select(1, index)
+
+
+class Encoder(nn.Module):
+    def __init__(self, cfg: ModelConfig, embedding: nn.Embedding):
+        super().__init__()
+        self.embedding = embedding
+        self.dropout = nn.Dropout(cfg.dropout)
+        self.rnn = nn.LSTM(cfg.emb, cfg.hidden, cfg.layers, batch_first=True,
+                           dropout=cfg.dropout if cfg.layers > 1 else 0.0)
+
+    def forward(self, src: torch.Tensor, src_len: torch.Tensor) -> tuple[torch.Tensor, State]:
+        """src shape (batch, src_len) -> outputs (batch, src_len, hidden), final (h, c).
+
+        Packing makes the final state the one at each sentence's own last token, never at padding."""
+        x = self.dropout(self.embedding(src))
+        packed = pack_padded_sequence(x, src_len.cpu(), batch_first=True, enforce_sorted=False)
+        out, state = self.rnn(packed)  # h0 = c0 = 0
+        out, _ = pad_packed_sequence(out, batch_first=True, total_length=src.size(1))
+        return out, state
+
+
+class Attention(nn.Module):
+    """Luong 'general' (h_t W s) or Bahdanau additive (v tanh(W1 s + W2 h_t)) scores over the source."""
+
+    def __init__(self, kind: str, hidden: int):
+        super().__init__()
+        self.kind = kind
+        self.key = nn.Linear(hidden, hidden, bias=False)
+        if kind == "bahdanau":
+            self.query = nn.Linear(hidden, hidden, bias=True)
+            self.v = nn.Linear(hidden, 1, bias=False)
+
+    def keys(self, enc_out: torch.Tensor) -> torch.Tensor:
+        return self.key(enc_out)
+
+    def forward(self, query: torch.Tensor, keys: torch.Tensor, values: torch.Tensor,
+                mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """query (batch, T, hidden) -> context (batch, T, hidden), weights (batch, T, src_len)."""
+        if self.kind == "luong":
+            scores = torch.bmm(query, keys.transpose(1, 2))
+        else:
+            scores = self.v(torch.tanh(keys.unsqueeze(1) + self.query(query).unsqueeze(2))).squeeze(-1)
+        scores = scores.masked_fill(~mask.unsqueeze(1), float("-inf"))
+        weights = torch.softmax(scores, dim=-1)
+        return torch.bmm(weights, values), weights
+
+
+class Decoder(nn.Module):
+    def __init__(self, cfg: ModelConfig, embedding: nn.Embedding):
+        super().__init__()
+        self.embedding = embedding
+        self.dropout = nn.Dropout(cfg.dropout)
+        self.rnn = nn.LSTM(cfg.emb, cfg.hidden, cfg.layers, batch_first=True,
+                           dropout=cfg.dropout if cfg.layers > 1 else 0.0)
+        self.attention = Attention(cfg.attention, cfg.hidden) if cfg.attention != "none" else None
+        self.combine = nn.Linear(2 * cfg.hidden, cfg.hidden, bias=False) if self.attention else None
+        self.tied = cfg.tie_embeddings
+        self.project = nn.Linear(cfg.hidden, cfg.emb, bias=False) if self.tied else None
+        self.out = None if self.tied else nn.Linear(cfg.hidden, cfg.tgt_vocab)
+        self.out_bias = nn.Parameter(torch.zeros(cfg.tgt_vocab)) if self.tied else None
+
+    def attend(self, dec_out: torch.Tensor, enc: Encoded) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """dec_out (batch, T, hidden) -> pre-output (batch, T, hidden), attention (batch, T, src_len)."""
+        if self.attention is None:
+            return dec_out, None
+        context, weights = self.attention(dec_out, enc.keys, enc.outputs, enc.mask)
+        return torch.tanh(self.combine(torch.cat([dec_out, context], dim=-1))), weights
+
+    def logits(self, pre: torch.Tensor) -> torch.Tensor:
+        """pre-output (..., hidden) -> logits (..., tgt_vocab)."""
+        pre = self.dropout(pre)
+        if self.tied:
+            return nn.functional.linear(self.project(pre), self.embedding.weight, self.out_bias)
+        return self.out(pre)
+
+    def run(self, tgt_in: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
+        """All steps in one LSTM call: tgt_in (batch, T) -> outputs (batch, T, hidden), final (h, c)."""
+        return self.rnn(self.dropout(self.embedding(tgt_in)), state)
+
+    def cell_step(self, prev: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
+        """One step as per-layer LSTM cells on the same weights (2-5x less overhead than nn.LSTM at length 1).
+
+        prev (batch,) -> output (batch, hidden). Inference only: no dropout between layers."""
+        x = self.embedding(prev)
+        hs, cs = [], []
+        for layer in range(self.rnn.num_layers):
+            weights = [getattr(self.rnn, f"{n}_l{layer}") for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
+            h, c = torch.lstm_cell(x, (state[0][layer], state[1][layer]), *weights)
+            hs.append(h)
+            cs.append(c)
+            x = h
+        return x, (torch.stack(hs), torch.stack(cs))
+
+    def step(self, prev: torch.Tensor, state: State, enc: Encoded) -> StepOutput:
+        """prev (batch,) token ids -> StepOutput with logits (batch, tgt_vocab)."""
+        if self.training:  # keep dropout semantics identical to the whole-sequence pass
+            out, state = self.run(prev.unsqueeze(1), state)
+        else:
+            out, state = self.cell_step(prev, state)
+            out = out.unsqueeze(1)
+        pre, weights = self.attend(out, enc)
+        attn = None if weights is None else weights.squeeze(1)
+        return StepOutput(self.logits(pre.squeeze(1)), state, attn)
+
+
+class Seq2Seq(nn.Module):
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.cfg = cfg
+        tgt_emb = nn.Embedding(cfg.tgt_vocab, cfg.emb, padding_idx=PAD)
+        shared = cfg.tie_embeddings and cfg.src_vocab == cfg.tgt_vocab
+        src_emb = tgt_emb if shared else nn.Embedding(cfg.src_vocab, cfg.emb, padding_idx=PAD)
+        self.encoder = Encoder(cfg, src_emb)
+        self.decoder = Decoder(cfg, tgt_emb)
+
+    def encode(self, src: torch.Tensor, src_len: torch.Tensor) -> Encoded:
+        """src (batch, src_len) ids, src_len (batch,) -> Encoded."""
+        outputs, final = self.encoder(src, src_len)
+        keys = self.decoder.attention.keys(outputs) if self.decoder.attention else None
+        return Encoded(outputs, src != PAD, final, keys)
+
+    def init_state(self, enc: Encoded) -> State:
+        """The decoder starts from the context vector: the encoder's final (h, c)."""
+        return enc.final
+
+    def step(self, prev: torch.Tensor, state: State, enc: Encoded) -> StepOutput:
+        return self.decoder.step(prev, state, enc)
+
+    def decode_all(self, tgt_in: torch.Tensor, enc: Encoded) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Teacher-forced pre-outputs (batch, T, hidden) and attention (batch, T, src_len) or None."""
+        out, _ = self.decoder.run(tgt_in, self.init_state(enc))
+        return self.decoder.attend(out, enc)
+
+    def forward(self, src: torch.Tensor, src_len: torch.Tensor, tgt_in: torch.Tensor) -> torch.Tensor:
+        """Teacher-forced logits: tgt_in (batch, T) = <sos> y1 .. y(T-1) -> (batch, T, tgt_vocab)."""
+        pre, _ = self.decode_all(tgt_in, self.encode(src, src_len))
+        return self.decoder.logits(pre)

@@ -11,8 +11,6 @@ from . import checkpoint
 from .config import ConfigError, DecodeConfig, ModelConfig, TokenizerConfig, TrainConfig
 from .data import CorpusError, decode_lines, encode_pairs, read_pairs, read_text, split_pairs
 from .evaluate import evaluate
-from .model import Seq2Seq
-from .tokenizer import train_vocabs
 from .train import Event, Progress, Trainer, pick_device
 from .translator import Translator
 
@@ -124,10 +122,9 @@ def _data(args) -> tuple[list, list]:
 def _fresh(args, train_pairs) -> checkpoint.Checkpoint:
     tok = TokenizerConfig(src_vocab_size=args.vocab_size, tgt_vocab_size=args.tgt_vocab_size or args.vocab_size,
                           joint=args.joint_vocab, src_normalize=args.src_normalize, tgt_normalize=args.tgt_normalize)
-    src, tgt = train_vocabs(train_pairs, tok)
-    cfg = ModelConfig(src_vocab=len(src), tgt_vocab=len(tgt), emb=args.emb, hidden=args.hidden, layers=args.layers,
-                      dropout=args.dropout, attention=args.attention, tie_embeddings=args.tie_embeddings)
-    return checkpoint.Checkpoint(Seq2Seq(cfg), src, tgt, tok)
+    cfg = ModelConfig(emb=args.emb, hidden=args.hidden, layers=args.layers, dropout=args.dropout,
+                      attention=args.attention, tie_embeddings=args.tie_embeddings)
+    return checkpoint.fresh(train_pairs, tok, cfg)
 
 
 def _starting_point(args, train_pairs) -> checkpoint.Checkpoint:

@@ -17,7 +17,7 @@ from safetensors.torch import save_file
 
 from .config import ConfigError, ModelConfig, TokenizerConfig, TrainConfig
 from .model import Seq2Seq
-from .tokenizer import Vocab
+from .tokenizer import Vocab, train_vocabs
 from .train import Progress
 
 FORMAT = "s2s-playground/1"
@@ -37,6 +37,13 @@ class Checkpoint:
     info: dict = field(default_factory=dict)  # free-form: data, scores, training time
     progress: Progress | None = None  # present in resumable ("last") checkpoints
     optimizer: dict | None = None  # Adam state tensors, present in resumable checkpoints
+
+
+def fresh(pairs: list[tuple[str, str]], tok: TokenizerConfig, model: ModelConfig) -> Checkpoint:
+    """A new, untrained model with vocabularies trained on `pairs` (model vocab sizes are set from them)."""
+    src, tgt = train_vocabs(pairs, tok)
+    cfg = dataclasses.replace(model, src_vocab=len(src), tgt_vocab=len(tgt))
+    return Checkpoint(Seq2Seq(cfg), src, tgt, tok)
 
 
 def _uint8(data: bytes) -> torch.Tensor:

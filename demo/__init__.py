@@ -1,0 +1,1 @@
+"""Gradio UI of the Seq2Seq Playground: plots (pure plotly), handlers (plain functions), tabs (layout + wiring)."""

@@ -1,0 +1,91 @@
+"""Which models exist, and loading each one once.
+
+Shipped checkpoints (`checkpoints/*.s2s`, or `$S2S_CHECKPOINTS_DIR`) are shared read-only by every visitor.
+Models trained in the browser live in the visitor's own `gr.State` as {name: path}; they are never listed
+for anyone else. Both kinds are loaded lazily on first use and cached by path."""
+from __future__ import annotations
+
+import os
+import threading
+from collections import OrderedDict
+from pathlib import Path
+
+from s2s.translator import Translator
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = Path(__file__).resolve().parent / "examples"
+PREFERRED = ("zh-en-classic", "zh-en-attention", "zh-en-scheduled", "de-en-classic", "de-en-attention")
+DEFAULT_MODEL = PREFERRED[0]
+CACHE_SIZE = 12  # translators kept in memory (shipped ones are few; session models come and go)
+
+_cache: OrderedDict[str, Translator] = OrderedDict()
+_cache_lock = threading.Lock()
+_load_locks: dict[str, threading.Lock] = {}
+
+
+def checkpoint_dir() -> Path:
+    return Path(os.environ.get("S2S_CHECKPOINTS_DIR") or ROOT / "checkpoints")
+
+
+def shipped_models() -> dict[str, Path]:
+    """{name: path} of the shipped checkpoints, zh-en-classic first, then the lesson's order, then the rest."""
+    found = {p.stem: p for p in sorted(checkpoint_dir().glob("*.s2s")) if not p.name.endswith(".last.s2s")}
+    rank = {name: i for i, name in enumerate(PREFERRED)}
+    return dict(sorted(found.items(), key=lambda kv: (rank.get(kv[0], len(rank)), kv[0])))
+
+
+def model_choices(session_models: dict[str, str] | None = None) -> list[str]:
+    return list(shipped_models()) + list(session_models or {})
+
+
+def default_model(session_models: dict[str, str] | None = None) -> str | None:
+    choices = model_choices(session_models)
+    return DEFAULT_MODEL if DEFAULT_MODEL in choices else (choices[0] if choices else None)
+
+
+def model_path(name: str, session_models: dict[str, str] | None = None) -> Path:
+    """The checkpoint behind a picker entry; KeyError when this visitor has no such model."""
+    if session_models and name in session_models:
+        return Path(session_models[name])
+    shipped = shipped_models()
+    if name in shipped:
+        return shipped[name]
+    raise KeyError(name)
+
+
+def get_translator(path: str | Path) -> Translator:
+    """Load a checkpoint once (concurrent first requests wait for the same load) and keep it cached."""
+    key = str(Path(path).resolve())
+    with _cache_lock:
+        if key in _cache:
+            _cache.move_to_end(key)
+            return _cache[key]
+        lock = _load_locks.setdefault(key, threading.Lock())
+    with lock:
+        with _cache_lock:
+            if key in _cache:
+                return _cache[key]
+        translator = Translator.load(key)
+        with _cache_lock:
+            _cache[key] = translator
+            while len(_cache) > CACHE_SIZE:
+                _cache.popitem(last=False)
+        return translator
+
+
+def forget(path: str | Path) -> None:
+    """Drop a cached translator (a session model was replaced)."""
+    with _cache_lock:
+        _cache.pop(str(Path(path).resolve()), None)
+
+
+def language_pair(name: str) -> str:
+    """'de-en' for German models, else 'zh-en' (the names of the shipped models say which)."""
+    return "de-en" if name.lower().startswith("de") else "zh-en"
+
+
+def heldout_pairs(pair: str, limit: int | None = None) -> list[tuple[str, str]]:
+    """Held-out (source, reference) pairs shipped in demo/examples."""
+    path = EXAMPLES / f"heldout_{pair.replace('-', '_')}.tsv"
+    rows = [line.split("\t")[:2] for line in path.read_text(encoding="utf-8").splitlines() if "\t" in line]
+    return [(s, t) for s, t in rows][:limit]

@@ -157,17 +157,19 @@ def start(model: Seq2Seq, src: torch.Tensor, src_len: torch.Tensor, cfg: DecodeC
 
 # ---------------------------------------------------------------- greedy and sampling
 
-def mask_specials(logits: torch.Tensor) -> torch.Tensor:
-    """Never generate <pad> or <sos>: logits (rows, vocab) -> a copy with those columns at -inf."""
-    return logits.float().index_fill(-1, torch.tensor([PAD, SOS], device=logits.device), float("-inf"))
+def mask_specials(scores: torch.Tensor) -> torch.Tensor:
+    """Never generate <pad> or <sos>: (rows, vocab) logits or log-probs -> a copy with those columns at -inf.
+
+    Applied to log-probabilities it leaves every other token's model log-probability unchanged."""
+    return scores.float().index_fill(-1, torch.tensor([PAD, SOS], device=scores.device), float("-inf"))
 
 
 def _choose(logits: torch.Tensor, cfg: DecodeConfig, generator) -> tuple[torch.Tensor, torch.Tensor]:
     """(tokens (rows,), log of the distribution they were chosen from (rows, vocab))."""
     if cfg.strategy == "sample":
-        dist = sampling_logits(logits, cfg).log_softmax(-1)
+        dist = sampling_logits(mask_specials(logits), cfg).log_softmax(-1)
         return torch.multinomial(dist.exp(), 1, generator=generator).squeeze(1), dist
-    dist = logits.log_softmax(-1)
+    dist = mask_specials(logits.log_softmax(-1))
     return dist.argmax(-1), dist
 
 
@@ -177,7 +179,7 @@ def _run_free(model: Seq2Seq, begin: _Start, cfg: DecodeConfig, generator) -> li
     done = prev == EOS
     for _ in range(len(records.tokens), cfg.max_len):
         out = model.step(prev, state, begin.enc)
-        logits = mask_specials(out.logits)
+        logits = out.logits.float()
         tokens, dist = _choose(logits, cfg, generator)
         tokens = tokens.masked_fill(done, PAD)
         records.add(dist, logits.log_softmax(-1), tokens, out.attention, cfg.record_top)
@@ -327,7 +329,7 @@ def beam_search(model: Seq2Seq, src, src_len, cfg: DecodeConfig, prefix=None, ke
     state, prev, done = begin.state, begin.prev, [False] * batch
     for step in range(cfg.max_len - n_prefix):
         out = model.step(prev, state, begin.enc)
-        logp = mask_specials(out.logits).log_softmax(-1)
+        logp = mask_specials(out.logits.float().log_softmax(-1))
         begin.records.add(logp, logp, torch.zeros_like(prev), out.attention, cfg.record_top)
         parents = _select(beam, _expand(beam, logp), step, cfg.length_penalty, done, keep_tree)
         done = [d or len(f) >= k for d, f in zip(done, beam.finished)]

@@ -167,10 +167,11 @@ class _Run:
         self.losses: list[float] = []
         self.tokens, self.busy = 0, 0.0
         self.total = 0
+        self.last_loss = float("nan")  # mean training loss of the last validation period
 
     def event(self, kind: str, **kw) -> Event:
         p = self.t.progress
-        loss = sum(self.losses) / len(self.losses) if self.losses else float("nan")
+        loss = sum(self.losses) / len(self.losses) if self.losses else self.last_loss
         e = Event(kind, p.epoch, p.step, loss, tokens_per_sec=self.tokens / max(self.busy, 1e-9),
                   teacher_forcing=teacher_forcing_ratio(self.t.cfg, p.step, self.total),
                   elapsed=time.time() - self.start, fraction=min(1.0, p.step / max(1, self.total)), **kw)
@@ -198,7 +199,7 @@ class _Run:
         train_loss = sum(self.losses) / len(self.losses) if self.losses else math.nan
         p.history.append([p.step, train_loss, valid_loss])
         self.event("valid", valid_loss=valid_loss, improved=improved)
-        self.losses = []
+        self.losses, self.last_loss = [], train_loss
 
     def epoch(self, batches: list[Batch]) -> str:
         """Run the rest of the current epoch; returns a stop reason or ''."""

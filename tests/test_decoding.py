@@ -1,0 +1,177 @@
+"""Properties of the search strategies on tiny seeded models."""
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from s2s.config import ConfigError, DecodeConfig
+from s2s.decoding import apply_temperature, apply_top_k, apply_top_p, decode, mean_nll, score_reference
+from s2s.data import collate
+from s2s.tokenizer import EOS, PAD, SOS
+from s2s.train import teacher_forced_loss
+
+from conftest import reverse_examples
+
+
+def _batch(n: int = 8, seed: int = 5):
+    return collate(reverse_examples(n, seed))
+
+
+def _tokens(results):
+    return [r.hypotheses[0].tokens for r in results]
+
+
+def test_reverse_model_has_learned(reverse_model):
+    batch = _batch(32, 11)
+    results = decode(reverse_model, batch.src, batch.src_len, DecodeConfig())
+    gold = [[t for t in row if t not in (PAD, SOS)] for row in batch.tgt.tolist()]
+    assert sum(h == g for h, g in zip(_tokens(results), gold)) / len(gold) >= 0.6
+
+
+@pytest.mark.parametrize("model_name", ["reverse_model", "random_model"])
+def test_beam_of_one_equals_greedy(model_name, request):
+    model = request.getfixturevalue(model_name)
+    batch = _batch()
+    src, src_len = batch.src % model.cfg.src_vocab, batch.src_len
+    greedy = decode(model, src, src_len, DecodeConfig(max_len=12))
+    beam = decode(model, src, src_len, DecodeConfig(strategy="beam", beam_size=1, max_len=12, length_penalty=0))
+    assert _tokens(greedy) == _tokens(beam)
+    for g, b in zip(greedy, beam):
+        assert b.hypotheses[0].logprob == pytest.approx(g.hypotheses[0].logprob, abs=1e-4)
+
+
+@pytest.mark.parametrize("alpha", [0.0, 1.0])
+def test_beam_scores_sorted_and_never_worse_than_greedy(reverse_model, alpha):
+    batch = _batch(16, 3)
+    cfg = DecodeConfig(strategy="beam", beam_size=5, n_best=5, length_penalty=alpha)
+    beam = decode(reverse_model, batch.src, batch.src_len, cfg)
+    greedy = decode(reverse_model, batch.src, batch.src_len, DecodeConfig())
+    for b, g in zip(beam, greedy):
+        scores = [h.score for h in b.hypotheses]
+        assert len(scores) == 5 and scores == sorted(scores, reverse=True)
+        assert b.hypotheses[0].tokens[-1] == EOS
+        if alpha == 0.0:
+            assert b.hypotheses[0].logprob >= g.hypotheses[0].logprob - 1e-4
+
+
+def test_beam_hypothesis_records_are_consistent(reverse_model):
+    batch = _batch(4, 9)
+    results = decode(reverse_model, batch.src, batch.src_len, DecodeConfig(strategy="beam", beam_size=4, n_best=4,
+                                                                          length_penalty=0))
+    for r in results:
+        for h in r.hypotheses:
+            assert [s.token for s in h.steps] == h.tokens
+            assert h.score == pytest.approx(sum(s.logprob for s in h.steps), abs=1e-4)
+            assert len(h.beam_path) == len(h.tokens)
+            assert all(abs(sum(s.attention) - 1) < 1e-4 for s in h.steps)
+        tree = r.beam_tree
+        assert tree and all(st.status.count("kept") <= 4 for st in tree)
+        assert {"kept", "pruned"} <= {s for st in tree for s in st.status}
+
+
+def test_beam_tokens_rescore_to_their_logprobs(reverse_model):
+    """Feeding a beam hypothesis back through teacher forcing gives the same per-token log-probabilities."""
+    batch = _batch(1, 21)
+    hyp = decode(reverse_model, batch.src, batch.src_len, DecodeConfig(strategy="beam", beam_size=3))[0].hypotheses[0]
+    tgt = torch.tensor([[SOS] + hyp.tokens])
+    scored = score_reference(reverse_model, batch.src, batch.src_len, tgt)[0]
+    assert scored.gold_logprobs == pytest.approx([s.logprob for s in hyp.steps], abs=1e-4)
+
+
+def test_sampling_at_low_temperature_equals_greedy(reverse_model):
+    batch = _batch()
+    greedy = decode(reverse_model, batch.src, batch.src_len, DecodeConfig())
+    cold = decode(reverse_model, batch.src, batch.src_len,
+                  DecodeConfig(strategy="sample", temperature=1e-4, n_best=3, seed=1))
+    for g, c in zip(greedy, cold):
+        assert all(h.tokens == g.hypotheses[0].tokens for h in c.hypotheses)
+
+
+@pytest.mark.parametrize("temperature", [0.5, 1.0, 2.0])
+def test_sampled_frequencies_match_softmax(random_model, temperature):
+    src, src_len = torch.tensor([[5, 6, 7, EOS]]), torch.tensor([4])
+    n = 4000
+    cfg = DecodeConfig(strategy="sample", temperature=temperature, n_best=n, seed=3, max_len=1)
+    results = decode(random_model, src, src_len, cfg)
+    counts = torch.bincount(torch.tensor([h.tokens[0] for h in results[0].hypotheses]), minlength=30).float()
+    with torch.inference_mode():
+        enc = random_model.encode(src, src_len)
+        logits = random_model.step(torch.tensor([SOS]), random_model.init_state(enc), enc).logits[0].clone()
+    logits = logits.index_fill(0, torch.tensor([PAD, SOS]), float("-inf"))
+    expected = torch.softmax(logits / temperature, -1)
+    assert 0.5 * (counts / n - expected).abs().sum().item() < 0.05  # total variation distance
+
+
+def test_same_seed_same_sample(reverse_model):
+    batch = _batch(4)
+    cfg = DecodeConfig(strategy="sample", temperature=1.5, n_best=4, seed=7)
+    a = decode(reverse_model, batch.src, batch.src_len, cfg)
+    b = decode(reverse_model, batch.src, batch.src_len, cfg)
+    assert [[h.tokens for h in r.hypotheses] for r in a] == [[h.tokens for h in r.hypotheses] for r in b]
+
+
+@pytest.mark.parametrize("strategy", ["greedy", "beam", "sample"])
+def test_forced_prefix_is_kept(reverse_model, strategy):
+    batch = _batch(3)
+    prefix = [9, 4]
+    cfg = DecodeConfig(strategy=strategy, beam_size=3, n_best=2, seed=0)
+    for r in decode(reverse_model, batch.src, batch.src_len, cfg, prefix=prefix):
+        for h in r.hypotheses:
+            assert h.tokens[:2] == prefix and [s.token for s in h.steps[:2]] == prefix
+            assert len(h.steps) == len(h.tokens)
+
+
+def test_teacher_forced_scoring_equals_training_loss(reverse_model):
+    batch = _batch(16, 4)
+    scored = score_reference(reverse_model, batch.src, batch.src_len, batch.tgt)
+    with torch.no_grad():
+        loss = teacher_forced_loss(reverse_model, batch).item()
+    assert mean_nll(scored) == pytest.approx(loss, rel=1e-5)
+
+
+def test_step_by_step_equals_whole_sequence(random_model):
+    batch = _batch(4)
+    src = batch.src % 30
+    tgt = batch.tgt % 30
+    with torch.no_grad():
+        full = random_model(src, batch.src_len, tgt)
+        enc = random_model.encode(src, batch.src_len)
+        state, steps = random_model.init_state(enc), []
+        for t in range(tgt.size(1)):
+            out = random_model.step(tgt[:, t], state, enc)
+            steps.append(out.logits)
+            state = out.state
+    assert torch.allclose(torch.stack(steps, 1), full, atol=1e-5)
+
+
+def test_step_records_are_distributions(reverse_model):
+    batch = _batch(2)
+    h = decode(reverse_model, batch.src, batch.src_len, DecodeConfig(record_top=5))[0].hypotheses[0]
+    for s in h.steps:
+        assert len(s.top_ids) == 5 and s.top_probs == sorted(s.top_probs, reverse=True)
+        assert s.token == s.top_ids[0]  # greedy picks the most likely
+        assert 0 <= s.entropy <= math.log(14) + 1e-4
+
+
+def test_logits_processors_are_pure():
+    logits = torch.tensor([[1.0, 3.0, 2.0, 0.0]])
+    before = logits.clone()
+    assert torch.equal(apply_top_k(logits, 2).isfinite(), torch.tensor([[False, True, True, False]]))
+    probs = torch.softmax(logits, -1)  # [0.087, 0.644, 0.237, 0.032]
+    assert torch.equal(apply_top_p(logits, 0.5).isfinite(), torch.tensor([[False, True, False, False]]))
+    assert torch.equal(apply_top_p(logits, 0.7).isfinite(), torch.tensor([[False, True, True, False]]))
+    assert apply_top_p(logits, 1.0) is logits and probs.sum().item() == pytest.approx(1.0)
+    assert torch.allclose(apply_temperature(logits, 2.0), logits / 2)
+    assert torch.equal(logits, before)
+    with pytest.raises(ValueError):
+        apply_temperature(logits, 0.0)
+
+
+@pytest.mark.parametrize("kwargs", [{"beam_size": 0}, {"temperature": 0}, {"temperature": -1}, {"top_p": 0},
+                                    {"top_p": 1.5}, {"top_k": -1}, {"max_len": 0}, {"strategy": "nope"},
+                                    {"strategy": "beam", "beam_size": 2, "n_best": 3}])
+def test_decode_config_rejects_nonsense(kwargs):
+    with pytest.raises(ConfigError):
+        DecodeConfig(**kwargs)

@@ -1,0 +1,52 @@
+"""Decoding speed of our model: sentences per second translating test_2016_flickr (1000 sentences), greedy and
+beam 5, through s2s.translator.Translator.translate (what the CLI and the UI use: tokenize, length-sorted
+batches, search with the per-step records, detokenize). Model loading is not timed; one small untimed batch
+warms up first. Reports the average output length in target pieces (the text re-encoded with the shared
+sentencepiece model, exactly as for JoeyNMT) so that both systems are seen to stop at realistic lengths.
+
+    python bench/decode_speed.py --attention luong --batch-sizes 32,64,128
+"""
+from __future__ import annotations
+
+import time
+
+import torch
+
+from common import base_parser, ckpt_path, corpus, emit, read_lines
+
+
+def main() -> None:
+    p = base_parser(__doc__)
+    p.add_argument("--attention", default="luong", choices=["none", "luong", "bahdanau"])
+    p.add_argument("--model", default=None, help="checkpoint (default: the one bench/train_speed.py saved)")
+    p.add_argument("--strategies", default="greedy,beam")
+    p.add_argument("--beam", type=int, default=5)
+    p.add_argument("--batch-sizes", default="64", help="comma-separated; each is measured")
+    p.add_argument("--limit", type=int, default=0, help="only the first N test sentences (0 = all)")
+    args = p.parse_args()
+
+    from s2s.config import DecodeConfig
+    from s2s.translator import Translator
+
+    torch.set_num_threads(args.threads)
+    model = args.model or str(ckpt_path(args.attention))
+    translator = Translator.load(model)
+    texts = read_lines(corpus("test_2016_flickr")[0])
+    texts = texts[:args.limit] if args.limit else texts
+    for strategy in args.strategies.split(","):
+        cfg = DecodeConfig(strategy=strategy, beam_size=args.beam, max_len=50)
+        translator.translate(texts[:8], cfg, batch_size=8)  # warm-up
+        for bs in (int(b) for b in args.batch_sizes.split(",")):
+            began = time.perf_counter()
+            out = translator.translate(texts, cfg, batch_size=bs)
+            seconds = time.perf_counter() - began
+            pieces = sum(len(translator.tgt_vocab.encode(t.text)) for t in out) / len(out)
+            emit({"bench": "decode_speed", "system": "ours", "attention": translator.model.cfg.attention,
+                  "strategy": strategy, "beam_size": args.beam if strategy == "beam" else 1, "batch_size": bs,
+                  "threads": args.threads, "sentences": len(texts), "seconds": round(seconds, 2),
+                  "sentences_per_sec": round(len(texts) / seconds, 2), "avg_output_pieces": round(pieces, 2),
+                  "model": model}, args.out)
+
+
+if __name__ == "__main__":
+    main()

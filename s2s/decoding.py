@@ -151,8 +151,12 @@ def _forced_steps(model: Seq2Seq, enc: Encoded, prefix: list[int], cfg: DecodeCo
 
 
 def start(model: Seq2Seq, src: torch.Tensor, src_len: torch.Tensor, cfg: DecodeConfig,
-          prefix: list[int] | None = None) -> _Start:
-    return _forced_steps(model, model.encode(src, src_len), list(prefix or []), cfg)
+          prefix: list[int] | None = None, copies: int = 1) -> _Start:
+    """Encode each source once, then give it `copies` consecutive rows (beams or samples)."""
+    enc = model.encode(src, src_len)
+    if copies > 1:
+        enc = enc.select(torch.arange(src.size(0), device=src.device).repeat_interleave(copies))
+    return _forced_steps(model, enc, list(prefix or []), cfg)
 
 
 # ---------------------------------------------------------------- greedy and sampling
@@ -208,14 +212,10 @@ def _generator(cfg: DecodeConfig, device) -> torch.Generator | None:
     return gen
 
 
-def _repeat(src: torch.Tensor, src_len: torch.Tensor, n: int) -> tuple[torch.Tensor, torch.Tensor]:
-    return src.repeat_interleave(n, 0), src_len.repeat_interleave(n, 0)
-
-
 def sample_many(model, src, src_len, cfg: DecodeConfig, prefix=None) -> list[Result]:
     """cfg.n_best samples per sentence, drawn in one batch; hypotheses sorted by log-probability."""
     n = cfg.n_best
-    begin = start(model, *_repeat(src, src_len, n), cfg, prefix)
+    begin = start(model, src, src_len, cfg, prefix, copies=n)
     hyps = _run_free(model, begin, cfg, _generator(cfg, src.device))
     groups = [hyps[i * n:(i + 1) * n] for i in range(src.size(0))]
     return [Result(sorted(g, key=lambda h: -h.score)) for g in groups]
@@ -318,7 +318,7 @@ def _hypothesis(beam, b, entry, records: _Records, lists: dict, n_prefix: int) -
 def beam_search(model: Seq2Seq, src, src_len, cfg: DecodeConfig, prefix=None, keep_tree: bool = True) -> list[Result]:
     """Beam search of width cfg.beam_size, batched as (sentences x beams) rows; returns cfg.n_best per sentence."""
     batch, k = src.size(0), cfg.beam_size
-    begin = start(model, *_repeat(src, src_len, k), cfg, prefix)
+    begin = start(model, src, src_len, cfg, prefix, copies=k)
     n_prefix = len(begin.records.tokens)
     prefix_logp = torch.zeros(batch, device=src.device)
     if n_prefix:

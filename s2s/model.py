@@ -61,6 +61,8 @@ class Encoder(nn.Module):
 
         Packing makes the final state the one at each sentence's own last token, never at padding."""
         x = self.dropout(self.embedding(src))
+        if bool((src_len == src.size(1)).all()):  # no padding (e.g. one sentence): packing is pure overhead
+            return self.rnn(x)
         packed = pack_padded_sequence(x, src_len.cpu(), batch_first=True, enforce_sorted=False)
         out, state = self.rnn(packed)  # h0 = c0 = 0
         out, _ = pad_packed_sequence(out, batch_first=True, total_length=src.size(1))

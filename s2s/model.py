@@ -130,10 +130,12 @@ class Decoder(nn.Module):
     def cell_step(self, prev: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
         """One step as per-layer LSTM cells on the same weights (2-5x less overhead than nn.LSTM at length 1).
 
-        prev (batch,) -> output (batch, hidden). Inference only: no dropout between layers."""
-        x = self.embedding(prev)
+        prev (batch,) -> output (batch, hidden). Dropout between layers as in nn.LSTM when training."""
+        x = self.dropout(self.embedding(prev))
         hs, cs = [], []
         for layer in range(self.rnn.num_layers):
+            if layer:
+                x = nn.functional.dropout(x, self.rnn.dropout, self.training)
             weights = [getattr(self.rnn, f"{n}_l{layer}") for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
             h, c = torch.lstm_cell(x, (state[0][layer], state[1][layer]), *weights)
             hs.append(h)
@@ -143,12 +145,8 @@ class Decoder(nn.Module):
 
     def step(self, prev: torch.Tensor, state: State, enc: Encoded) -> StepOutput:
         """prev (batch,) token ids -> StepOutput with logits (batch, tgt_vocab)."""
-        if self.training:  # keep dropout semantics identical to the whole-sequence pass
-            out, state = self.run(prev.unsqueeze(1), state)
-        else:
-            out, state = self.cell_step(prev, state)
-            out = out.unsqueeze(1)
-        pre, weights = self.attend(out, enc)
+        out, state = self.cell_step(prev, state)
+        pre, weights = self.attend(out.unsqueeze(1), enc)
         attn = None if weights is None else weights.squeeze(1)
         return StepOutput(self.logits(pre.squeeze(1)), state, attn)
 

@@ -76,7 +76,7 @@ def step_heatmap(columns: list[StepColumn], title: str = "Decoder, step by step"
                              name="chosen", hoverinfo="skip"), row=1, col=1)
     fig.add_trace(go.Bar(x=xs, y=[c.entropy for c in columns], marker_color="#9467bd", name="entropy (nats)",
                          hovertemplate="step %{x}<br>entropy %{y:.3f} nats<extra></extra>"), row=2, col=1)
-    fig.update_yaxes(autorange="reversed", title_text="rank", dtick=1, row=1, col=1)
+    fig.update_yaxes(range=[k + 0.5, 0.5], title_text="rank", dtick=1, row=1, col=1)
     fig.update_yaxes(title_text="entropy", row=2, col=1)
     fig.update_xaxes(tickvals=xs, ticktext=ticks, tickangle=-40, row=2, col=1)
     fig.update_layout(showlegend=False)
@@ -128,23 +128,23 @@ def beam_tree(steps: list[TreeStep], winner: list[int], title: str = "Beam searc
     win_y = [0] + list(winner)
     fig.add_trace(go.Scatter(x=win_x, y=win_y, mode="lines", line=dict(color=CHOSEN, width=4), name="winning path",
                              hoverinfo="skip"))
-    fig.add_trace(go.Scatter(x=[0], y=[0], mode="markers+text", text=["&lt;sos&gt;"], textposition="middle left",
+    fig.add_trace(go.Scatter(x=[0], y=[0], mode="markers+text", text=["&lt;sos&gt;"], textposition="top center",
                              marker=dict(size=12, color="black"), name="start", hoverinfo="skip"))
     for status, colour in STATUS_COLOURS.items():
         pts = [(t + 1, pos, tok, sc) for t, s in enumerate(steps)
                for pos, (tok, sc, st) in enumerate(zip(s.tokens, s.scores, s.status)) if st == status]
+        pruned = status == "pruned"
         fig.add_trace(go.Scatter(
-            x=[p[0] for p in pts], y=[p[1] for p in pts], mode="markers+text", name=status,
-            text=[esc(p[2]) for p in pts], textposition="top center", textfont=dict(size=11),
-            marker=dict(size=11 if status != "pruned" else 8, color=colour,
-                        symbol="x" if status == "pruned" else "circle"),
+            x=[p[0] for p in pts], y=[p[1] for p in pts], mode="markers" if pruned else "markers+text",
+            name=status, text=[esc(p[2]) for p in pts], textposition="middle right", textfont=dict(size=11),
+            marker=dict(size=7 if pruned else 11, color=colour, symbol="x" if pruned else "circle"),
             customdata=[[p[3]] for p in pts],
             hovertemplate=f"step %{{x}} · {status}<br>%{{text}}<br>log p = %{{customdata[0]:.3f}}<extra></extra>"))
     depth = max(len(s.tokens) for s in steps)
     fig.update_yaxes(autorange="reversed", title_text="candidate (kept beams first)", dtick=1, range=[depth, -1])
-    fig.update_xaxes(title_text="step", dtick=1)
+    fig.update_xaxes(title_text="step", dtick=1, range=[-0.9, len(steps) + 0.9])
     fig.update_layout(legend=dict(orientation="h", y=-0.15))
-    return _layout(fig, title, max(380, 120 + 34 * depth))
+    return _layout(fig, title, max(380, 140 + 30 * depth))
 
 
 # ---------------------------------------------------------------- exposure bias

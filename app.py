@@ -1,0 +1,20 @@
+"""Seq2Seq Playground: `python app.py` serves the Gradio UI (PORT / GRADIO_SERVER_PORT pick the port)."""
+from __future__ import annotations
+
+import os
+
+import torch
+
+from demo.app import build_demo, launch_kwargs
+
+
+def main() -> None:
+    torch.set_num_threads(1)  # one intra-op thread per request: concurrent requests share the cores, not fight
+    port = int(os.environ.get("PORT") or os.environ.get("GRADIO_SERVER_PORT") or 7860)
+    on_spaces = bool(os.environ.get("SPACE_ID"))
+    host = os.environ.get("GRADIO_SERVER_NAME") or ("0.0.0.0" if on_spaces else "127.0.0.1")
+    build_demo().launch(server_name=host, server_port=port, **launch_kwargs())
+
+
+if __name__ == "__main__":
+    main()

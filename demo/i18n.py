@@ -1,0 +1,228 @@
+"""English and Chinese strings for the whole UI (gr.I18n: the browser's language picks, Settings can switch)."""
+from __future__ import annotations
+
+import gradio as gr
+
+EN = {
+    "title": "# Seq2Seq Playground\nWatch an LSTM encoder-decoder translate, one word at a time.",
+    "tab_translate": "Translate",
+    "tab_exposure": "Exposure bias",
+    "tab_train": "Train your own",
+    "tab_about": "About",
+    "model": "Model",
+    "source": "Source sentence",
+    "source_placeholder": "Type a sentence, e.g. 我爱你。",
+    "examples": "Examples",
+    "strategy": "Decoding strategy",
+    "strategy_info": "greedy: the most likely word each step · beam: keep K hypotheses · sample: draw at random",
+    "beam_size": "Beam size K",
+    "length_penalty": "Length penalty α",
+    "n_best": "n-best hypotheses to show",
+    "temperature": "Temperature T",
+    "top_k": "top-k (0 = all)",
+    "top_p": "top-p (nucleus)",
+    "seed": "Seed (same seed, same sample)",
+    "n_samples": "Samples to draw (N)",
+    "draw": "Draw N samples",
+    "translate": "Translate",
+    "translation": "Translation",
+    "nbest_table": "n-best list (score = length-normalized log-probability for beam search)",
+    "step_plot": "Decoder, step by step",
+    "step_help": ("Each column is one decoding step: the decoder is fed the previous word (it starts from "
+                  "`<sos>`), scores every word of the vocabulary, and picks one (outlined in red) until it "
+                  "picks `<eos>`. Rows are the top candidates; colour is probability; the purple bars are "
+                  "the entropy of each step (how unsure the decoder was)."),
+    "attention_plot": "Attention (attention models only)",
+    "tree_plot": "Beam tree (beam search only)",
+    "samples_table": "Distinct samples and how often each was drawn",
+    "samples_plot": "Sampling distribution",
+    "whatif": "What if… (force a different word at one step)",
+    "whatif_help": ("Pick a step of the last translation and a different word for it. The earlier words stay, "
+                    "your word is forced, and the decoder continues from there."),
+    "whatif_step": "Step",
+    "whatif_token": "Word to force at that step",
+    "whatif_go": "Force it and re-decode",
+    "whatif_result": "New translation",
+    "compare": "Compare",
+    "compare_help": "Greedy, beam K and one sample at temperature T on the same input.",
+    "compare_strategies": "Compare strategies",
+    "compare_models_help": ("The bottleneck: translate a long sentence with the classic model (everything squeezed "
+                            "into one context vector) and the attention model (looks back at every source word)."),
+    "model_a": "Model A (classic)",
+    "model_b": "Model B (attention)",
+    "compare_models": "Compare models",
+    "translation_a": "Model A says",
+    "translation_b": "Model B says",
+    "bleu_length": "BLEU by source length (held-out sentences)",
+    "exposure_intro": (
+        "## Exposure bias\n"
+        "During training the decoder is always fed the **reference** previous word (*teacher forcing*). "
+        "At test time it is fed **its own** previous word (*free-running*). Once it makes one mistake it is "
+        "in a situation it never saw in training, and the next words get worse: the errors pile up.\n\n"
+        "Pick a held-out pair below. The blue line is the probability of the correct (gold) word when the model "
+        "is fed the reference; the orange line is the same probability when it is fed its own words. Look for "
+        "the first divergence and how the orange line sags after it."),
+    "exposure_source": "Source",
+    "exposure_reference": "Reference translation",
+    "exposure_go": "Teacher-forced vs free-running",
+    "exposure_table": "Step by step",
+    "exposure_plot": "Probability of the gold word",
+    "curves_intro": (
+        "### Across many sentences\nToken accuracy by target position over ~200 held-out sentences. "
+        "Teacher-forced stays flat; free-running falls as sentences get longer. **The remedy is scheduled "
+        "sampling** (Bengio et al. 2015): during training, feed the model its own predictions more and more "
+        "often, so it learns to recover from its mistakes. Compare the classic model with the "
+        "scheduled-sampling model: the gap narrows."),
+    "curve_models": "Models",
+    "curve_metric": "Measure",
+    "curves_go": "Compute curves",
+    "curves_plot": "Teacher-forced vs free-running by position",
+    "train_intro": (
+        "## Train your own\nUpload a parallel corpus (a TSV file `source<TAB>target`, a CSV file with a header, "
+        "or two aligned text files), or load the example corpus (kitchen and cooking, a domain the shipped "
+        "models never saw). Fine-tune a shipped model or train a small one from scratch. The model you train "
+        "is yours: it appears in this browser session's model pickers only, and you can download it."),
+    "upload": "Corpus file(s): TSV, CSV, or two aligned text files (max 5 MB each)",
+    "use_example": "Use the example corpus (kitchen zh→en)",
+    "load_example": "Load the example corpus",
+    "preview": "Preview",
+    "preview_table": "First rows",
+    "mode": "What to train",
+    "base_model": "Model to fine-tune",
+    "scratch_attention": "From scratch: with attention",
+    "epochs": "Epochs",
+    "lr": "Learning rate",
+    "batch_size": "Batch size",
+    "teacher_forcing": "Teacher-forcing ratio (final value for decaying schedules)",
+    "schedule": "Teacher-forcing schedule",
+    "time_limit": "Time limit (seconds, at most 300)",
+    "train": "Train",
+    "stop": "Stop",
+    "status": "Progress",
+    "loss_plot": "Loss",
+    "samples_after": "Held-out sentences, translated before and after each epoch",
+    "bleu": "BLEU before and after",
+    "download": "Download the checkpoint (.s2s)",
+    "about": (
+        "## About\n"
+        "A classic Sutskever-style LSTM encoder-decoder with an optional attention variant, a compact PyTorch core "
+        "(`s2s/`) and this Gradio UI (`demo/`).\n\n"
+        "**Data.** Chinese–English: Tatoeba sentences (tatoeba.org) via manythings.org/anki, licensed CC-BY 2.0 FR. "
+        "German–English: Multi30k (Elliott et al. 2016, *Multi30K: Multilingual English-German Image "
+        "Descriptions*), for research and education. The example training corpus (kitchen zh→en) was written "
+        "for this project (CC0).\n\n"
+        "**Limits here.** Inputs longer than 100 sentencepiece pieces are cut; uploads up to 5 MB and 20,000 "
+        "pairs; training up to 5 minutes, one job per browser session."),
+}
+
+ZH = {
+    "title": "# Seq2Seq 实验场\n看 LSTM 编码器-解码器如何一个词一个词地翻译。",
+    "tab_translate": "翻译",
+    "tab_exposure": "曝光偏差",
+    "tab_train": "训练你自己的模型",
+    "tab_about": "关于",
+    "model": "模型",
+    "source": "源句",
+    "source_placeholder": "输入一句话，例如 我爱你。",
+    "examples": "示例",
+    "strategy": "解码策略",
+    "strategy_info": "greedy：每步取最可能的词 · beam：保留 K 个假设 · sample：随机抽样",
+    "beam_size": "束宽 K",
+    "length_penalty": "长度惩罚 α",
+    "n_best": "显示的 n-best 假设数",
+    "temperature": "温度 T",
+    "top_k": "top-k（0 = 全部）",
+    "top_p": "top-p（核采样）",
+    "seed": "随机种子（相同种子，相同样本）",
+    "n_samples": "抽样次数 N",
+    "draw": "抽取 N 个样本",
+    "translate": "翻译",
+    "translation": "译文",
+    "nbest_table": "n-best 列表（束搜索的分数为长度归一化的对数概率）",
+    "step_plot": "解码器，逐步展示",
+    "step_help": ("每一列是一个解码步骤：解码器读入上一个词（从 `<sos>` 开始），给词表中每个词打分，"
+                  "选出一个（红框标出），直到选出 `<eos>`。每行是排名靠前的候选词，颜色表示概率；"
+                  "紫色柱表示每一步的熵（解码器有多不确定）。"),
+    "attention_plot": "注意力（仅注意力模型）",
+    "tree_plot": "束搜索树（仅束搜索）",
+    "samples_table": "不同的样本及其出现次数",
+    "samples_plot": "采样分布",
+    "whatif": "如果……（在某一步强制换一个词）",
+    "whatif_help": "选择上一次翻译中的一步，并为它换一个词。之前的词保持不变，强制使用你选的词，解码器从这里继续。",
+    "whatif_step": "步骤",
+    "whatif_token": "在该步强制使用的词",
+    "whatif_go": "强制并重新解码",
+    "whatif_result": "新的译文",
+    "compare": "比较",
+    "compare_help": "在同一输入上比较贪心、束宽 K 的束搜索和温度 T 的一次采样。",
+    "compare_strategies": "比较解码策略",
+    "compare_models_help": ("瓶颈：用经典模型（所有信息被压缩进一个上下文向量）和注意力模型（每一步都能回看源句的每个词）"
+                            "翻译同一个长句。"),
+    "model_a": "模型 A（经典）",
+    "model_b": "模型 B（注意力）",
+    "compare_models": "比较模型",
+    "translation_a": "模型 A 的译文",
+    "translation_b": "模型 B 的译文",
+    "bleu_length": "按源句长度统计的 BLEU（留出句子）",
+    "exposure_intro": (
+        "## 曝光偏差\n"
+        "训练时，解码器每一步读入的总是**参考译文**中的上一个词（*教师强制*）。测试时，它读入的是**自己**生成的"
+        "上一个词（*自由运行*）。一旦出错，它就处在训练中从未见过的情况里，后面的词会越来越差：错误不断累积。\n\n"
+        "在下面选择一个留出的句对。蓝线是读入参考译文时正确（gold）词的概率；橙线是读入自己生成的词时同一个概率。"
+        "请找到第一次分歧的位置，看看橙线之后如何下降。"),
+    "exposure_source": "源句",
+    "exposure_reference": "参考译文",
+    "exposure_go": "教师强制 vs 自由运行",
+    "exposure_table": "逐步比较",
+    "exposure_plot": "正确词的概率",
+    "curves_intro": (
+        "### 在许多句子上\n在约 200 个留出句子上，按目标位置统计的词准确率。教师强制的曲线保持平稳；"
+        "自由运行的曲线随句子变长而下降。**补救方法是计划采样**（scheduled sampling，Bengio 等 2015）："
+        "训练时越来越多地把模型自己的预测喂给它，让它学会从错误中恢复。比较经典模型与计划采样模型：差距缩小了。"),
+    "curve_models": "模型",
+    "curve_metric": "度量",
+    "curves_go": "计算曲线",
+    "curves_plot": "按位置比较教师强制与自由运行",
+    "train_intro": (
+        "## 训练你自己的模型\n上传平行语料（TSV 文件 `源句<TAB>译文`、带表头的 CSV 文件，或两个逐行对齐的文本文件），"
+        "或加载示例语料（厨房与烹饪，这是预训练模型从未见过的领域）。可以微调一个预训练模型，也可以从头训练一个小模型。"
+        "你训练的模型只属于你：它只出现在当前浏览器会话的模型列表中，并且可以下载。"),
+    "upload": "语料文件：TSV、CSV，或两个对齐的文本文件（每个最大 5 MB）",
+    "use_example": "使用示例语料（厨房 中→英）",
+    "load_example": "加载示例语料",
+    "preview": "预览",
+    "preview_table": "前几行",
+    "mode": "训练方式",
+    "base_model": "要微调的模型",
+    "scratch_attention": "从头训练：带注意力",
+    "epochs": "轮数（epochs）",
+    "lr": "学习率",
+    "batch_size": "批大小",
+    "teacher_forcing": "教师强制比例（衰减计划的最终值）",
+    "schedule": "教师强制计划",
+    "time_limit": "时间上限（秒，最多 300）",
+    "train": "开始训练",
+    "stop": "停止",
+    "status": "进度",
+    "loss_plot": "损失",
+    "samples_after": "留出句子在训练前和每轮之后的翻译",
+    "bleu": "训练前后的 BLEU",
+    "download": "下载检查点（.s2s）",
+    "about": (
+        "## 关于\n"
+        "经典的 Sutskever 式 LSTM 编码器-解码器（可选注意力变体），一个精简的 PyTorch 核心（`s2s/`）"
+        "和这个 Gradio 界面（`demo/`）。\n\n"
+        "**数据。** 中英：Tatoeba 句子（tatoeba.org），经 manythings.org/anki 获取，许可 CC-BY 2.0 FR。"
+        "德英：Multi30k（Elliott 等 2016，*Multi30K: Multilingual English-German Image Descriptions*），"
+        "用于研究和教育。示例训练语料（厨房 中→英）为本项目编写（CC0）。\n\n"
+        "**限制。** 超过 100 个 sentencepiece 片段的输入会被截断；上传文件最大 5 MB、最多 20,000 个句对；"
+        "训练最长 5 分钟，每个浏览器会话同时只能有一个训练任务。"),
+}
+
+I18N = gr.I18n(en=EN, zh=ZH, **{"zh-CN": ZH, "zh-TW": ZH})
+
+
+def t(key: str):
+    """The translatable label for `key` (KeyError if the English table lacks it)."""
+    EN[key]  # noqa: B018 - fail fast on typos
+    return I18N(key)

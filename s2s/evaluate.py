@@ -1,7 +1,6 @@
 """Corpus scores (sacreBLEU, chrF), scores by source length, and exposure-bias curves."""
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import sacrebleu
@@ -92,7 +91,3 @@ def exposure_curve(translator: Translator, pairs: list[tuple[str, str]], max_pos
     keep = [t for t in range(max_pos) if counts[t] >= min_count]
     div = lambda xs: [xs[t] / counts[t] for t in keep]  # noqa: E731
     return PositionCurve([t + 1 for t in keep], [counts[t] for t in keep], div(th), div(fh), div(tl), div(fl))
-
-
-def perplexity(nll: float) -> float:
-    return math.exp(min(nll, 50.0))

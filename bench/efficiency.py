@@ -1,0 +1,128 @@
+"""Efficiency of one training step: useful floating-point work / time, as a share of the measured matmul peak.
+
+FLOPs are counted from the shapes, for the real (non-pad) tokens only, so padding and overheads count as losses:
+  - embedding lookups: free
+  - LSTM layer, per token: 2 * 4H(I + H)  (I = input size: emb for layer 1, H above it)
+  - attention keys, per source token: 2 H^2 (Luong and Bahdanau); Bahdanau query, per target token: 2 H^2
+  - attention per (target, source) pair: scores 2H (Luong: dot; Bahdanau: v . tanh(..)) + context 2H
+  - combine [h; context] -> H, per target token: 2 * 2H * H
+  - output layer, per target token: 2 H V
+  - forward + backward = 3 x forward; elementwise work (gates, softmax, Adam) is not counted.
+Peak: the best of several large torch.mm (2048^3 fp32) with the same threads, measured in the same run.
+Two kinds of batch: real Multi30k batches (length-bucketed, as trained) and equal-length random batches with the
+data's mean lengths (no padding).
+
+    python bench/efficiency.py --attention luong,none --steps 30 --warmup 5
+"""
+from __future__ import annotations
+
+import random
+import statistics
+import time
+
+import torch
+
+from common import base_parser, emit, model_config, vocabs
+
+
+def matmul_peak(n: int = 2048, reps: int = 10) -> float:
+    """GFLOP/s of the best n^3 fp32 torch.mm."""
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    torch.mm(a, b)
+    best = float("inf")
+    for _ in range(reps):
+        began = time.perf_counter()
+        torch.mm(a, b)
+        best = min(best, time.perf_counter() - began)
+    return 2 * n ** 3 / best / 1e9
+
+
+def lstm_flops(tokens: int, emb: int, hidden: int, layers: int) -> float:
+    per = sum(2 * 4 * hidden * ((emb if l == 0 else hidden) + hidden) for l in range(layers))
+    return tokens * per
+
+
+def forward_flops(cfg, src_len: list[int], tgt_len: list[int]) -> float:
+    """Useful forward FLOPs of one batch; src_len / tgt_len: real lengths (target: predicted tokens)."""
+    H, S, T = cfg.hidden, sum(src_len), sum(tgt_len)
+    f = lstm_flops(S, cfg.emb, H, cfg.layers) + lstm_flops(T, cfg.emb, H, cfg.layers)
+    f += T * 2 * H * cfg.tgt_vocab
+    if cfg.attention != "none":
+        pairs = sum(s * t for s, t in zip(src_len, tgt_len))
+        f += S * 2 * H * H + pairs * 4 * H + T * 2 * 2 * H * H
+        if cfg.attention == "bahdanau":
+            f += T * 2 * H * H
+    return f
+
+
+def batch_flops(cfg, batch) -> float:
+    tgt_len = (batch.tgt[:, 1:] != 0).sum(1).tolist()
+    return 3 * forward_flops(cfg, batch.src_len.tolist(), tgt_len)
+
+
+def random_batches(real, vocab_src: int, vocab_tgt: int, n: int, seed: int = 1):
+    """Equal-length batches of random tokens, with the batch size and mean lengths of `real`."""
+    from s2s.data import Example, collate
+
+    rng = random.Random(seed)
+    bs = real[0].src.size(0)
+    src_l = round(statistics.mean(l for b in real for l in b.src_len.tolist()))
+    tgt_l = round(statistics.mean(l for b in real for l in (b.tgt[:, 1:] != 0).sum(1).tolist()))
+    out = []
+    for _ in range(n):
+        ex = [Example([rng.randrange(4, vocab_src) for _ in range(src_l - 1)] + [3],
+                      [2] + [rng.randrange(4, vocab_tgt) for _ in range(tgt_l - 1)] + [3]) for _ in range(bs)]
+        out.append(collate(ex))
+    return out
+
+
+def measure(trainer, cfg, batches, warmup: int) -> tuple[float, float, int]:
+    """(seconds, FLOPs, target tokens) of the updates after `warmup`."""
+    for b in batches[:warmup]:
+        trainer._update(b, 1.0)
+    seconds, flops, tokens = 0.0, 0.0, 0
+    for b in batches[warmup:]:
+        began = time.perf_counter()
+        trainer._update(b, 1.0)
+        seconds += time.perf_counter() - began
+        flops += batch_flops(cfg, b)
+        tokens += b.n_tokens
+    return seconds, flops, tokens
+
+
+def main() -> None:
+    p = base_parser(__doc__)
+    p.add_argument("--attention", default="luong,none", help="comma-separated model kinds")
+    p.add_argument("--steps", type=int, default=30)
+    p.add_argument("--warmup", type=int, default=5)
+    p.add_argument("--batch-size", type=int, default=64)
+    args = p.parse_args()
+
+    from s2s.config import TrainConfig
+    from s2s.model import Seq2Seq
+    from s2s.train import Trainer
+    from train_speed import load_batches
+
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(1)
+    src_vocab, tgt_vocab = vocabs()
+    real = load_batches(src_vocab, tgt_vocab, args.batch_size, seed=1)[:args.warmup + args.steps]
+    rand = random_batches(real, len(src_vocab), len(tgt_vocab), args.warmup + args.steps)
+    peak = matmul_peak()
+    for attention in args.attention.split(","):
+        cfg = model_config(src_vocab, tgt_vocab, attention)
+        for kind, batches in (("multi30k", real), ("random-equal-length", rand)):
+            trainer = Trainer(Seq2Seq(cfg), TrainConfig(batch_size=args.batch_size, device="cpu",
+                                                        threads=args.threads))
+            seconds, flops, tokens = measure(trainer, cfg, batches, args.warmup)
+            achieved = flops / seconds / 1e9
+            emit({"bench": "efficiency", "system": "ours", "attention": attention, "batches": kind,
+                  "batch_size": args.batch_size, "steps": args.steps, "threads": args.threads,
+                  "mflop_per_target_token": round(flops / tokens / 1e6, 1), "tokens_per_sec": round(tokens / seconds, 1),
+                  "gflops": round(achieved, 1), "matmul_peak_gflops": round(peak, 1),
+                  "percent_of_peak": round(100 * achieved / peak, 1)}, args.out)
+        peak = max(peak, matmul_peak())  # re-measured between models; the best seen is the peak
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,104 @@
+"""Markdown table of one benchmark run: ours, JoeyNMT, ratio, goal, machine, command.
+
+    python bench/report.py bench/out/results.jsonl
+"""
+from __future__ import annotations
+
+import json
+import sys
+
+
+def load(path: str) -> list[dict]:
+    with open(path) as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def pick(rows, **kw) -> dict | None:
+    found = [r for r in rows if all(r.get(k) == v for k, v in kw.items())]
+    return found[-1] if found else None
+
+
+def machine(r: dict | None) -> str:
+    if not r:
+        return ""
+    m = r["machine"]
+    return f"{m['nproc']} × {m['cpu']}, torch {m['torch']}, load {m['loadavg']}"
+
+
+def cmd(*rows) -> str:
+    return "<br>".join(f"`{r['command']}`" for r in rows if r)
+
+
+def fmt(x, unit="") -> str:
+    return "–" if x is None else f"{x:,.1f}{unit}" if isinstance(x, float) else f"{x}{unit}"
+
+
+def ratio_row(name, ours, joey, key, goal, extra=None) -> list[str]:
+    o = ours.get(key) if ours else None
+    j = joey.get(key) if joey else None
+    r = o / j if o and j else None
+    ok = "" if r is None else (" ✅" if r >= goal else " ❌")
+    e = extra or (lambda row: "")
+    return [name, fmt(o) + e(ours), fmt(j) + e(joey), "–" if r is None else f"{r:.2f}×{ok}", f"≥ {goal}×",
+            machine(ours or joey), cmd(ours, joey)]
+
+
+def rows_for(rows: list[dict]) -> list[list[str]]:
+    out = []
+    length = lambda r: f" (avg {r['avg_output_pieces']} pieces)" if r else ""  # noqa: E731
+    ours_att = next((r for r in rows if r["bench"] == "train_speed" and r["system"] == "ours"
+                     and r["attention"] != "none"), None)
+    joey = pick(rows, bench="train_speed", system="joeynmt", variant="matched")
+    out.append(ratio_row(f"training, target tokens/s, attention ({ours_att and ours_att['attention']} vs "
+                         "JoeyNMT luong, same shapes)", ours_att, joey, "tokens_per_sec", 1.5))
+    joey_def = pick(rows, bench="train_speed", system="joeynmt", variant="default")
+    if joey_def:
+        out.append(ratio_row("training, tokens/s vs JoeyNMT default recipe (bi-512, Bahdanau, input feeding)",
+                             ours_att, joey_def, "tokens_per_sec", 1.5))
+    classic = pick(rows, bench="train_speed", system="ours", attention="none")
+    if classic:
+        out.append(["training, target tokens/s, classic (no attention; ours alone)", fmt(classic["tokens_per_sec"]),
+                    "–", "–", "–", machine(classic), cmd(classic)])
+    for strategy, beam in (("greedy", 1), ("beam", 5)):
+        joey_d = pick(rows, bench="decode_speed", system="joeynmt", beam_size=beam)
+        bs = joey_d["batch_size"] if joey_d else 64
+        ours_d = pick(rows, bench="decode_speed", system="ours", strategy=strategy, batch_size=bs,
+                      attention=ours_att["attention"] if ours_att else "luong")
+        out.append(ratio_row(f"decoding, sentences/s, {strategy}{' 5' if beam > 1 else ''}, batch {bs}",
+                             ours_d, joey_d, "sentences_per_sec", 2.0, length))
+        ours_all = [r for r in rows if r["bench"] == "decode_speed" and r["system"] == "ours"
+                    and r["strategy"] == strategy and r["attention"] != "none"]
+        if len(ours_all) > 1:
+            best = max(ours_all, key=lambda r: r["sentences_per_sec"])
+            out.append(ratio_row(f"decoding, {strategy}, ours at its fastest batch ({best['batch_size']})",
+                                 best, joey_d, "sentences_per_sec", 2.0, length))
+        ours_c = pick(rows, bench="decode_speed", system="ours", strategy=strategy, attention="none")
+        if ours_c:
+            out.append([f"decoding, sentences/s, {strategy}, classic (ours alone), batch {ours_c['batch_size']}",
+                        fmt(ours_c["sentences_per_sec"]) + length(ours_c), "–", "–", "–", machine(ours_c), cmd(ours_c)])
+    lat = pick(rows, bench="latency", profiled=False) or pick(rows, bench="latency")
+    if lat:
+        ok = " ✅" if lat["median_ms"] <= 50 else " ❌"
+        out.append([f"interactive latency, beam 5 + all UI records, {len(lat['source'].split())}-word sentence, "
+                    f"{lat['output_steps']} output steps", f"median {lat['median_ms']} ms{ok}, p95 {lat['p95_ms']} ms",
+                    "–", "–", "median ≤ 50 ms", machine(lat), cmd(lat)])
+    for r in rows:
+        if r["bench"] == "efficiency":
+            ok = " ✅" if r["percent_of_peak"] >= 50 else " ❌"
+            out.append([f"training-step efficiency, {r['attention']}, {r['batches']} batches",
+                        f"{r['percent_of_peak']}% of {r['matmul_peak_gflops']} GFLOP/s ({r['gflops']} GFLOP/s){ok}",
+                        "–", "–", "≥ 50%", machine(r), cmd(r)])
+    return out
+
+
+def main() -> None:
+    rows = load(sys.argv[1] if len(sys.argv) > 1 else "bench/out/results.jsonl")
+    head = ["benchmark", "ours", "JoeyNMT 2.3.0", "ratio", "goal", "machine", "command"]
+    print("| " + " | ".join(head) + " |")
+    print("|" + "---|" * len(head))
+    for row in rows_for(rows):
+        print("| " + " | ".join(row) + " |")
+
+
+if __name__ == "__main__":
+    main()

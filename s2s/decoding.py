@@ -109,7 +109,8 @@ class _Records:
         self.logprobs.append(model_logp.gather(1, tokens.clamp(min=0).unsqueeze(1)).squeeze(1))
         self.top_ids.append(top.indices)
         self.top_probs.append(top.values)
-        self.entropy.append(-(probs * dist_logp.nan_to_num(neginf=0.0)).sum(-1))
+        plogp = dist_logp.nan_to_num(neginf=0.0).mul_(probs)  # in place: one full-vocabulary temporary less
+        self.entropy.append(-plogp.sum(-1))
         self.attention.append(attention)
 
     def as_lists(self) -> dict:
@@ -165,7 +166,13 @@ def mask_specials(scores: torch.Tensor) -> torch.Tensor:
     """Never generate <pad> or <sos>: (rows, vocab) logits or log-probs -> a copy with those columns at -inf.
 
     Applied to log-probabilities it leaves every other token's model log-probability unchanged."""
-    return scores.float().index_fill(-1, torch.tensor([PAD, SOS], device=scores.device), float("-inf"))
+    out = scores.float()
+    return _mask_specials_(out.clone() if out is scores else out)
+
+
+def _mask_specials_(scores: torch.Tensor) -> torch.Tensor:
+    """In-place mask_specials for a fresh tensor the caller owns (saves a full-vocabulary copy per step)."""
+    return scores.index_fill_(-1, torch.tensor([PAD, SOS], device=scores.device), float("-inf"))
 
 
 def _choose(logits: torch.Tensor, cfg: DecodeConfig, generator) -> tuple[torch.Tensor, torch.Tensor]:
@@ -173,7 +180,7 @@ def _choose(logits: torch.Tensor, cfg: DecodeConfig, generator) -> tuple[torch.T
     if cfg.strategy == "sample":
         dist = sampling_logits(mask_specials(logits), cfg).log_softmax(-1)
         return torch.multinomial(dist.exp(), 1, generator=generator).squeeze(1), dist
-    dist = mask_specials(logits.log_softmax(-1))
+    dist = _mask_specials_(logits.log_softmax(-1))
     return dist.argmax(-1), dist
 
 
@@ -186,7 +193,10 @@ def _run_free(model: Seq2Seq, begin: _Start, cfg: DecodeConfig, generator) -> li
         logits = out.logits.float()
         tokens, dist = _choose(logits, cfg, generator)
         tokens = tokens.masked_fill(done, PAD)
-        records.add(dist, logits.log_softmax(-1), tokens, out.attention, cfg.record_top)
+        # greedy: dist is the model's log-softmax with <pad>/<sos> at -inf, which are never chosen, so it gives the
+        # same token log-probabilities as a second log_softmax would (rows already done are cut off later)
+        model_logp = logits.log_softmax(-1) if cfg.strategy == "sample" else dist
+        records.add(dist, model_logp, tokens, out.attention, cfg.record_top)
         done = done | (tokens == EOS)
         if bool(done.all()):
             break
@@ -329,7 +339,7 @@ def beam_search(model: Seq2Seq, src, src_len, cfg: DecodeConfig, prefix=None, ke
     state, prev, done = begin.state, begin.prev, [False] * batch
     for step in range(cfg.max_len - n_prefix):
         out = model.step(prev, state, begin.enc)
-        logp = mask_specials(out.logits.float().log_softmax(-1))
+        logp = _mask_specials_(out.logits.float().log_softmax(-1))
         begin.records.add(logp, logp, torch.zeros_like(prev), out.attention, cfg.record_top)
         parents = _select(beam, _expand(beam, logp), step, cfg.length_penalty, done, keep_tree)
         done = [d or len(f) >= k for d, f in zip(done, beam.finished)]

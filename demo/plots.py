@@ -168,8 +168,8 @@ def exposure_steps(gold: list[str], teacher_p: list[float], free_p: list[float],
                       annotation_text="first divergence", annotation_position="top")
     fig.update_yaxes(range=[0, 1.05], title_text="probability of the gold token")
     fig.update_xaxes(tickvals=xs, ticktext=ticks, tickangle=-40, title_text="reference token")
-    fig.update_layout(legend=dict(orientation="h", y=1.12))
-    return _layout(fig, title, 420)
+    fig.update_layout(legend=dict(orientation="h", y=-0.35))
+    return _layout(fig, title, 460)
 
 
 @dataclass

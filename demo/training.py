@@ -5,6 +5,7 @@ the Stop button sets; the core trainer checks it before every update, so Stop re
 reached so far are saved as a usable checkpoint. Training uses one CPU thread so translation stays responsive."""
 from __future__ import annotations
 
+import html
 import math
 import queue
 import re
@@ -111,7 +112,7 @@ def preview(files, use_example: bool = False, base_model: str | None = None, ses
     if base_model and base_model in models.model_choices(session_models):
         base = get_model(base_model, session_models)
         lines.append(f"- vocabulary of **{base_model}** covers {base.src_vocab.coverage(src):.1%} of the source "
-                     f"pieces and {base.tgt_vocab.coverage(tgt):.1%} of the target pieces (the rest would be <unk>).")
+                     f"pieces and {base.tgt_vocab.coverage(tgt):.1%} of the target pieces (the rest would be `<unk>`).")
     if corpus.notice:
         lines.append(f"- ⚠️ {corpus.notice}")
     head = pd.DataFrame(corpus.pairs[:10], columns=["source", "target"])
@@ -362,10 +363,10 @@ def _finish(ckpt, cfg, trainer, live, done: Event, corpus, base_name, sources, r
         live.samples["after training"] = after[:N_SAMPLES]
     name = f"my model {len(session_models) + 1} ({base_name} + {corpus.name})"
     path = _session_file(name)
-    checkpoint.save(path, ckpt)
+    checkpoint.save(path, ckpt, half=True)  # half the download; loading converts back to float32
     session_models = {**session_models, name: str(path)}
     live.last = done
-    live.message = (f"Finished ({done.reason}) after {done.step} updates. **{name}** is now in the model pickers "
-                    "of this browser session; download it below.")
+    live.message = (f"Finished ({done.reason}) after {done.step} updates. <b>{html.escape(name)}</b> is now in the "
+                    "model pickers of this browser session; download it below.")
     bleu_md = (f"BLEU on {len(refs)} held-out pairs: before **{bleu_before:.1f}** → after **{bleu_after:.1f}**")
     yield live.status(), live.figure(), live.samples, bleu_md, session_models, str(path)

@@ -24,8 +24,9 @@ def build(session_models: gr.State) -> ExposureTab:
         model = gr.Dropdown(choices, value=default, label=t("model"), elem_id="exposure_model", scale=1)
         source = gr.Textbox(label=t("exposure_source"), elem_id="exposure_source", scale=2)
         reference = gr.Textbox(label=t("exposure_reference"), elem_id="exposure_reference", scale=2)
-    gr.Examples(handlers.example_pairs("zh-en") + handlers.example_pairs("de-en", 2), inputs=[source, reference],
-                label=t("examples"))
+    examples = gr.Examples(handlers.example_pairs("zh-en") + handlers.example_pairs("de-en", 2),
+                           inputs=[source, reference], label=t("examples"))
+    examples.dataset.headers = ["source · 源句", "reference · 参考译文"]  # i18n labels do not reach these headers
     go = gr.Button(t("exposure_go"), variant="primary", elem_id="exposure_go")
     summary = gr.Markdown(elem_id="exposure_summary")
     plot = gr.Plot(label=t("exposure_plot"), elem_id="exposure_plot")

@@ -181,8 +181,8 @@ def test_2_beam_search_nbest_and_tree(page):
     assert "kept" in page.locator("#tree_plot").text_content() and "pruned" in page.locator("#tree_plot").text_content()
     wait_text(page, "#notice", "winning hypothesis")
     shot(page, "translate-beam.png")
-    set_number(page, "#beam_size", 1)
     set_number(page, "#n_best", 1)
+    set_number(page, "#beam_size", 1)
     page.click("#translate")
     wait_rows(page, "#nbest", 1)
     assert value(page, "#translation") == greedy  # K=1 is exactly greedy
@@ -190,7 +190,7 @@ def test_2_beam_search_nbest_and_tree(page):
 
 def test_3_sampling_distinct_outputs_and_seed(page):
     page.fill("#source textarea", "我爱你。")
-    pick_radio(page, "#strategy", "sample")
+    pick_radio(page, "#strategy", "sampling")
     set_number(page, "#temperature", 0.5)
     set_number(page, "#n_samples", 20)
     page.click("#draw")

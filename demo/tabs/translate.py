@@ -27,6 +27,13 @@ def _strategy_visibility(strategy: str):
     return gr.update(visible=strategy == "beam"), gr.update(visible=strategy == "sample")
 
 
+def _retranslate(text: str, *rest):
+    """Sliding K re-runs the search, so the learner watches the result and scores change."""
+    if not (text or "").strip():
+        return [gr.skip()] * 7
+    return handlers.translate(text, *rest)
+
+
 def _step_range(memory: dict | None):
     n = len(memory["tokens"]) if memory and memory.get("tokens") else 1
     return gr.update(minimum=1, maximum=max(1, n), value=min(2, n), step=1)
@@ -40,8 +47,8 @@ def build(session_models: gr.State) -> TranslateTab:
             model = gr.Dropdown(choices, value=default, label=t("model"), elem_id="model")
             source = gr.Textbox(label=t("source"), placeholder=t("source_placeholder"), lines=2, elem_id="source")
             gr.Examples([[e] for e in EXAMPLES], inputs=[source], label=t("examples"))
-            strategy = gr.Radio(["greedy", "beam", "sample"], value="greedy", label=t("strategy"),
-                                info=t("strategy_info"), elem_id="strategy")
+            strategy = gr.Radio([("greedy", "greedy"), ("beam", "beam"), ("sampling", "sample")], value="greedy",
+                                label=t("strategy"), info=t("strategy_info"), elem_id="strategy")
             with gr.Group(visible=False) as beam_box:
                 beam_size = gr.Slider(1, 10, value=5, step=1, label=t("beam_size"), elem_id="beam_size")
                 length_penalty = gr.Slider(0.0, 2.0, value=1.0, step=0.1, label=t("length_penalty"))
@@ -105,6 +112,7 @@ def build(session_models: gr.State) -> TranslateTab:
         event = trigger(handlers.translate, inputs, outputs, api_name=name, concurrency_id=DECODE)
         event.then(_step_range, memory, step, api_name=f"{name}_whatif_steps", queue=False).then(
             handlers.whatif_tokens, [memory, step], token, api_name=f"{name}_whatif_tokens", queue=False)
+    beam_size.release(_retranslate, inputs, outputs, api_name="translate_on_k", concurrency_id=DECODE)
     step.release(handlers.whatif_tokens, [memory, step], token, api_name="whatif_tokens", queue=False)
     draw.click(handlers.draw_samples, [source, model, temperature, top_k, top_p, seed, n_samples, session_models],
                [samples_md, samples, step_plot], api_name="draw_samples", concurrency_id=DECODE)

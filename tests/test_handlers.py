@@ -407,3 +407,14 @@ def test_translations_run_concurrently(h):
 
 def test_tables_are_dataframes(h):
     assert isinstance(h.translate("我爱你。", "zh-en-classic")[2], pd.DataFrame)
+
+
+def test_no_checkpoints_gives_a_clear_message(tmp_path, monkeypatch):
+    from demo import handlers, models
+    from demo.app import build_demo
+
+    monkeypatch.setenv("S2S_CHECKPOINTS_DIR", str(tmp_path))
+    assert models.model_choices() == [] and models.default_model() is None
+    build_demo()  # the page still builds
+    with pytest.raises(gr.Error, match="No model found"):
+        handlers.translate("我爱你。", None)

@@ -24,7 +24,8 @@ def build(session_models: gr.State) -> ExposureTab:
         model = gr.Dropdown(choices, value=default, label=t("model"), elem_id="exposure_model", scale=1)
         source = gr.Textbox(label=t("exposure_source"), elem_id="exposure_source", scale=2)
         reference = gr.Textbox(label=t("exposure_reference"), elem_id="exposure_reference", scale=2)
-    examples = gr.Examples(handlers.example_pairs("zh-en") + handlers.example_pairs("de-en", 2),
+    german = any(models.language_pair(m) == "de-en" for m in choices)  # German examples only with a German model
+    examples = gr.Examples(handlers.example_pairs("zh-en") + (handlers.example_pairs("de-en", 2) if german else []),
                            inputs=[source, reference], label=t("examples"))
     examples.dataset.headers = ["source · 源句", "reference · 参考译文"]  # i18n labels do not reach these headers
     go = gr.Button(t("exposure_go"), variant="primary", elem_id="exposure_go")

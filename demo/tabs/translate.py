@@ -10,7 +10,8 @@ from .. import handlers, models
 from ..i18n import t
 
 EXAMPLES = ["我爱你。", "我们明天早上去公园散步吧。", "他昨天晚上在图书馆看书看到很晚，因为下个星期有一个很重要的考试。",
-            "你叫什么名字？", "Ein Mann fährt Fahrrad auf der Straße."]
+            "你叫什么名字？"]
+GERMAN_EXAMPLE = "Ein Mann fährt Fahrrad auf der Straße."  # shown when a de-en model is shipped
 LONG_EXAMPLE = "汤姆说他明天早上要和他的朋友们一起去城里最大的那家书店买几本关于历史和音乐的书。"
 DECODE = "decode"  # concurrency group of every decoding event (see demo/app.py)
 
@@ -46,7 +47,8 @@ def build(session_models: gr.State) -> TranslateTab:
         with gr.Column(scale=2):
             model = gr.Dropdown(choices, value=default, label=t("model"), elem_id="model")
             source = gr.Textbox(label=t("source"), placeholder=t("source_placeholder"), lines=2, elem_id="source")
-            gr.Examples([[e] for e in EXAMPLES], inputs=[source], label=t("examples"))
+            german = [GERMAN_EXAMPLE] if any(models.language_pair(m) == "de-en" for m in choices) else []
+            gr.Examples([[e] for e in EXAMPLES + german], inputs=[source], label=t("examples"))
             strategy = gr.Radio([("greedy", "greedy"), ("beam", "beam"), ("sampling", "sample")], value="greedy",
                                 label=t("strategy"), info=t("strategy_info"), elem_id="strategy")
             with gr.Group(visible=False) as beam_box:

@@ -127,6 +127,7 @@ class Job:
     stop: threading.Event = field(default_factory=threading.Event)
     events: queue.Queue = field(default_factory=queue.Queue)
     thread: threading.Thread | None = None
+    finished: bool = False  # the trainer's "done" event was seen
 
 
 _jobs: dict[str, Job] = {}
@@ -197,8 +198,10 @@ def translate_all(translator: Translator, sources: list[str]) -> list[str]:
     return [t.text for t in translator.translate(sources, DecodeConfig(strategy="greedy", max_len=60, record_top=1))]
 
 
-def _fit(trainer: Trainer, train, valid, on_event, should_stop):
-    return trainer.fit(train, valid, on_event, should_stop)
+def _fit(trainer: Trainer, train, valid, on_event, should_stop) -> dict:
+    """Train; return the weights on the CPU (on ZeroGPU this runs in another process, so they must travel back)."""
+    trainer.fit(train, valid, on_event, should_stop)
+    return {k: v.detach().to("cpu") for k, v in trainer.model.state_dict().items()}
 
 
 if spaces is not None:  # pragma: no cover - only on Hugging Face ZeroGPU
@@ -264,14 +267,18 @@ def _make_on_event(job: Job, ckpt: checkpoint.Checkpoint, sample_sources: list[s
         extra = None
         if e.kind == "epoch":
             extra = translate_all(Translator(ckpt), sample_sources)
+        job.finished = job.finished or e.kind == "done"
         job.events.put((e, extra))
 
     return on_event
 
 
-def _worker(job: Job, trainer: Trainer, train_ex, valid_ex, on_event) -> None:
+def _worker(job: Job, trainer: Trainer, ckpt: checkpoint.Checkpoint, train_ex, valid_ex, on_event) -> None:
     try:
-        _fit(trainer, train_ex, valid_ex, on_event, job.stop.is_set)
+        weights = _fit(trainer, train_ex, valid_ex, on_event, job.stop.is_set)
+        ckpt.model.load_state_dict(weights)
+        if not job.finished:  # events did not cross a process boundary (ZeroGPU): report the end here
+            job.events.put((Event("done", 0, 0, reason="finished"), None))
     except Exception as err:  # surfaced to the page by the generator
         job.events.put((err, None))
 
@@ -318,11 +325,13 @@ def _run(job, corpus, mode, base_model, epochs, lr, batch_size, teacher_forcing,
     live.message = f"Training on {len(train_pairs):,} pairs, validating on {len(valid_pairs)}…"
     trainer = Trainer(ckpt.model, cfg)
     job.thread = threading.Thread(target=_worker, daemon=True, name="s2s-train",
-                                  args=(job, trainer, train_ex, valid_ex, _make_on_event(job, ckpt, sources[:N_SAMPLES])))
+                                  args=(job, trainer, ckpt, train_ex, valid_ex,
+                                        _make_on_event(job, ckpt, sources[:N_SAMPLES])))
     job.thread.start()
     bleu_md = f"BLEU on {len(valid_pairs)} held-out pairs before training: **{bleu_before:.1f}**"
     yield live.status(), live.figure(), live.samples, bleu_md, session_models, None
     done = yield from _follow(job, live, bleu_md, session_models)
+    job.thread.join()  # the worker copies the final weights back after the "done" event
     yield from _finish(ckpt, cfg, trainer, live, done, corpus, base_name, sources, refs, bleu_before,
                        session_models)
 

@@ -418,3 +418,28 @@ def test_no_checkpoints_gives_a_clear_message(tmp_path, monkeypatch):
     build_demo()  # the page still builds
     with pytest.raises(gr.Error, match="No model found"):
         handlers.translate("我爱你。", None)
+
+
+def test_weights_come_back_when_training_runs_elsewhere(ckpt_dir, monkeypatch):
+    """On ZeroGPU the trainer runs in another process: no live events reach us, only the returned weights."""
+    from demo import handlers, training
+
+    trained = {}
+
+    def remote_fit(trainer, train, valid, on_event, should_stop):
+        trainer.fit(train, valid, lambda e: None, should_stop)  # events are lost on the way
+        trained.update({k: v.detach().clone() for k, v in trainer.model.state_dict().items()})
+        with torch.no_grad():  # the "local" copy keeps other weights, as it would across processes
+            for p in trainer.model.parameters():
+                p.zero_()
+        return trained
+
+    monkeypatch.setattr(training, "_fit", remote_fit)
+    status, *_, session_models, path = _run_training("s-remote", None, epochs=1)[-1]
+    assert "Finished (finished)" in status
+    from s2s import checkpoint
+
+    saved = checkpoint.load(path).model.state_dict()
+    name = next(iter(trained))
+    assert torch.allclose(saved[name], trained[name].float(), atol=1e-2)  # saved in half precision
+    assert handlers.translate("把洋葱切成小丁。", next(iter(session_models)), session_models=session_models)[0] is not None

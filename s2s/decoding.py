@@ -90,6 +90,11 @@ def sampling_logits(logits: torch.Tensor, cfg: DecodeConfig) -> torch.Tensor:
 
 # ---------------------------------------------------------------- step records
 
+def _spread(x: torch.Tensor, rows: torch.Tensor, total: int, fill) -> torch.Tensor:
+    """x (n, ...) -> (total, ...) with x at `rows` and `fill` elsewhere."""
+    return x.new_full((total, *x.shape[1:]), fill).index_copy_(0, rows, x)
+
+
 @dataclass
 class _Records:
     """Per-step tensors, kept until the end and converted to Python lists once."""
@@ -101,17 +106,21 @@ class _Records:
     entropy: list = field(default_factory=list)  # each (rows,)
     attention: list = field(default_factory=list)  # each (rows, src_len) or None
 
-    def add(self, dist_logp, model_logp, tokens, attention, k):
-        """dist_logp: log of the distribution chosen from; model_logp: temperature-1 log-probs; (rows, vocab)."""
+    def add(self, dist_logp, model_logp, tokens, attention, k, rows: torch.Tensor | None = None, total: int = 0):
+        """dist_logp: log of the distribution chosen from; model_logp: temperature-1 log-probs; (rows, vocab).
+
+        `rows` (n,): when only some rows were computed, their places among `total` rows (the rest is filler)."""
         probs = dist_logp.exp()
         top = probs.topk(min(k, probs.size(-1)), dim=-1)
-        self.tokens.append(tokens)
-        self.logprobs.append(model_logp.gather(1, tokens.clamp(min=0).unsqueeze(1)).squeeze(1))
-        self.top_ids.append(top.indices)
-        self.top_probs.append(top.values)
         plogp = dist_logp.nan_to_num(neginf=0.0).mul_(probs)  # in place: one full-vocabulary temporary less
-        self.entropy.append(-plogp.sum(-1))
-        self.attention.append(attention)
+        logprobs = model_logp.gather(1, tokens.clamp(min=0).unsqueeze(1)).squeeze(1)
+        put = (lambda x, fill=0: x) if rows is None else (lambda x, fill=0: _spread(x, rows, total, fill))
+        self.tokens.append(put(tokens, PAD))
+        self.logprobs.append(put(logprobs))
+        self.top_ids.append(put(top.indices))
+        self.top_probs.append(put(top.values))
+        self.entropy.append(put(-plogp.sum(-1)))
+        self.attention.append(None if attention is None else put(attention))
 
     def as_lists(self) -> dict:
         """Stack into (rows, steps, ...) Python lists."""
@@ -187,21 +196,33 @@ def _choose(logits: torch.Tensor, cfg: DecodeConfig, generator) -> tuple[torch.T
 def _run_free(model: Seq2Seq, begin: _Start, cfg: DecodeConfig, generator) -> list[Hypothesis]:
     """Greedy or sampling from `begin` until every row has produced <eos> or max_len is reached."""
     state, prev, records = begin.state, begin.prev, begin.records
-    done = prev == EOS
+    done, enc, live = prev == EOS, begin.enc, None  # live: the rows still computed (None: all)
     for _ in range(len(records.tokens), cfg.max_len):
-        out = model.step(prev, state, begin.enc)
+        out = model.step(prev, state, enc)
         logits = out.logits.float()
         tokens, dist = _choose(logits, cfg, generator)
-        tokens = tokens.masked_fill(done, PAD)
+        tokens = tokens.masked_fill(done if live is None else done.index_select(0, live), PAD)
         # greedy: dist is the model's log-softmax with <pad>/<sos> at -inf, which are never chosen, so it gives the
         # same token log-probabilities as a second log_softmax would (rows already done are cut off later)
         model_logp = logits.log_softmax(-1) if cfg.strategy == "sample" else dist
-        records.add(dist, model_logp, tokens, out.attention, cfg.record_top)
-        done = done | (tokens == EOS)
+        records.add(dist, model_logp, tokens, out.attention, cfg.record_top, live, done.size(0))
+        done = done | ((tokens if live is None else _spread(tokens, live, done.size(0), PAD)) == EOS)
         if bool(done.all()):
             break
         prev, state = tokens, out.state
+        if cfg.strategy != "sample":  # sampling keeps every row so that a seed draws what it always drew
+            prev, state, enc, live = _drop_done(prev, state, begin.enc, enc, done, live)
     return _free_hypotheses(records)
+
+
+def _drop_done(prev, state: State, enc_all: Encoded, enc: Encoded, done: torch.Tensor, live):
+    """Greedy: rows that produced <eos> leave the batch (their later steps are never read)."""
+    current = done if live is None else done.index_select(0, live)
+    if not bool(current.any()):
+        return prev, state, enc, live
+    pos = (~current).nonzero().squeeze(1)
+    live = pos if live is None else live.index_select(0, pos)
+    return prev.index_select(0, pos), select_state(state, pos), enc_all.select(live), live
 
 
 def _free_hypotheses(records: _Records) -> list[Hypothesis]:
@@ -251,12 +272,38 @@ class _Beam:
     trees: list = field(default_factory=list)  # per sentence: list[BeamStep]
 
 
-def _expand(beam: _Beam, logp: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """logp (batch*k, vocab) -> the best 2k candidates per sentence: scores, parent slots, tokens (batch, 2k)."""
+def _expand(beam: _Beam, logp: torch.Tensor, active: torch.Tensor | None = None):
+    """logp (n*k, vocab) of the n sentences `active` (None: all) -> the best 2k candidates per sentence:
+    scores, parent slots, tokens, each (batch, 2k); sentences not searched get -inf / 0 / <pad>."""
     batch, vocab = beam.scores.size(0), logp.size(-1)
-    total = (beam.scores.unsqueeze(-1) + logp.view(batch, beam.k, vocab)).view(batch, -1)
+    scores = beam.scores if active is None else beam.scores.index_select(0, active)
+    total = (scores.unsqueeze(-1) + logp.view(scores.size(0), beam.k, vocab)).view(scores.size(0), -1)
     top = total.topk(min(2 * beam.k, total.size(1)), dim=-1)
-    return top.values, torch.div(top.indices, vocab, rounding_mode="floor"), top.indices % vocab
+    cand = top.values, torch.div(top.indices, vocab, rounding_mode="floor"), top.indices % vocab
+    if active is None:
+        return cand
+    return tuple(_spread(x, active, batch, fill) for x, fill in zip(cand, (float("-inf"), 0, PAD)))
+
+
+def _slot_rows(sentences: torch.Tensor, k: int) -> torch.Tensor:
+    """Row indices (n*k,) of the k beam slots of each sentence in `sentences` (n,)."""
+    return (sentences.unsqueeze(1) * k + torch.arange(k, device=sentences.device)).view(-1)
+
+
+def _advance(beam: _Beam, out: StepOutput, parents: torch.Tensor, done: list[bool], active, enc_all: Encoded, enc):
+    """Inputs of the next step: each kept beam continues from its parent's row. Sentences that are done leave
+    the batch, so the model computes only rows that still matter. Returns (state, prev, enc, active)."""
+    batch, k = parents.shape
+    current = list(range(batch)) if active is None else active.tolist()  # sentence of each block of k rows
+    pos = [i for i, b in enumerate(current) if not done[b]]
+    device = parents.device
+    nxt = active if len(pos) == len(current) else torch.tensor([current[i] for i in pos], device=device)
+    nxt = torch.arange(batch, device=device) if nxt is None else nxt
+    rows = (parents.index_select(0, nxt) + torch.tensor(pos, device=device).unsqueeze(1) * k).view(-1)
+    if len(pos) < len(current):
+        enc = enc_all.select(_slot_rows(nxt, k))
+    active = None if len(pos) == batch else nxt
+    return select_state(out.state, rows), beam.tokens[-1].index_select(0, nxt).view(-1), enc, active
 
 
 def _select(beam: _Beam, cand: tuple, step: int, alpha: float, done: list[bool], keep_tree: bool) -> torch.Tensor:
@@ -337,16 +384,17 @@ def beam_search(model: Seq2Seq, src, src_len, cfg: DecodeConfig, prefix=None, ke
     scores[:, 0] = prefix_logp
     beam = _Beam(k, scores, finished=[[] for _ in range(batch)], trees=[[] for _ in range(batch)])
     state, prev, done = begin.state, begin.prev, [False] * batch
+    enc, active = begin.enc, None  # active: the sentences still searched (None: all)
     for step in range(cfg.max_len - n_prefix):
-        out = model.step(prev, state, begin.enc)
+        out = model.step(prev, state, enc)
         logp = _mask_specials_(out.logits.float().log_softmax(-1))
-        begin.records.add(logp, logp, torch.zeros_like(prev), out.attention, cfg.record_top)
-        parents = _select(beam, _expand(beam, logp), step, cfg.length_penalty, done, keep_tree)
+        rows = None if active is None else _slot_rows(active, k)
+        begin.records.add(logp, logp, torch.zeros_like(prev), out.attention, cfg.record_top, rows, batch * k)
+        parents = _select(beam, _expand(beam, logp, active), step, cfg.length_penalty, done, keep_tree)
         done = [d or len(f) >= k for d, f in zip(done, beam.finished)]
         if all(done):
             break
-        rows = (parents + torch.arange(batch, device=src.device).unsqueeze(1) * k).view(-1)
-        state, prev = select_state(out.state, rows), beam.tokens[-1].view(-1)
+        state, prev, enc, active = _advance(beam, out, parents, done, active, begin.enc, enc)
     return _finalize(beam, begin.records, cfg, n_prefix, prefix_logp.tolist(), done, keep_tree)
 
 

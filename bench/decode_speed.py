@@ -9,6 +9,7 @@ sentencepiece model, exactly as for JoeyNMT) so that both systems are seen to st
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import torch
 
@@ -30,13 +31,16 @@ def main() -> None:
 
     torch.set_num_threads(args.threads)
     model = args.model or str(ckpt_path(args.attention))
+    if not Path(model).exists():
+        raise SystemExit(f"{model} not found: run `python bench/train_speed.py --attention {args.attention}` first "
+                         "(it leaves the briefly trained model there)")
     translator = Translator.load(model)
     texts = read_lines(corpus("test_2016_flickr")[0])
     texts = texts[:args.limit] if args.limit else texts
     for strategy in args.strategies.split(","):
         cfg = DecodeConfig(strategy=strategy, beam_size=args.beam, max_len=50)
         translator.translate(texts[:8], cfg, batch_size=8)  # warm-up
-        for bs in (int(b) for b in args.batch_sizes.split(",")):
+        for bs in dict.fromkeys(int(b) for b in args.batch_sizes.split(",")):  # each size once, in order
             began = time.perf_counter()
             out = translator.translate(texts, cfg, batch_size=bs)
             seconds = time.perf_counter() - began

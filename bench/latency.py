@@ -16,6 +16,7 @@ import pstats
 import statistics
 import sys
 import time
+from pathlib import Path
 
 import torch
 
@@ -46,6 +47,8 @@ def main() -> None:
 
     torch.set_num_threads(args.threads)
     model = args.model or default_model()
+    if not Path(model).exists():
+        raise SystemExit(f"{model} not found: run `python bench/train_speed.py --attention luong` first")
     translator = Translator.load(model)
     text = sentence(args.words)
     cfg = DecodeConfig(strategy="beam", beam_size=5, record_top=10)

@@ -30,8 +30,9 @@ def refresh_pickers(session_models: dict | None, model: str | None, model_a: str
 
 
 def build_demo() -> gr.Blocks:
-    with gr.Blocks(title="Seq2Seq Playground") as demo:
-        session_models = gr.State({})  # {name: checkpoint path} of models trained in this browser session
+    with gr.Blocks(title="Seq2Seq Playground", delete_cache=(3600, 6 * 3600)) as demo:
+        # {name: checkpoint path} of the models trained in this browser session; files go when the session does
+        session_models = gr.State({}, delete_callback=models.delete_session_models)
         gr.Markdown(t("title"))
         with gr.Tabs():
             with gr.Tab(t("tab_translate"), id="translate"):

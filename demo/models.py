@@ -89,3 +89,15 @@ def heldout_pairs(pair: str, limit: int | None = None) -> list[tuple[str, str]]:
     path = EXAMPLES / f"heldout_{pair.replace('-', '_')}.tsv"
     rows = [line.split("\t")[:2] for line in path.read_text(encoding="utf-8").splitlines() if "\t" in line]
     return [(s, t) for s, t in rows][:limit]
+
+
+def delete_session_models(session_models: dict | None) -> None:
+    """Called when a browser session expires: remove its trained checkpoints and their cached translators."""
+    for path in (session_models or {}).values():
+        path = Path(path)
+        forget(path)
+        path.unlink(missing_ok=True)
+        try:
+            path.parent.rmdir()  # the per-model temporary folder, when empty
+        except OSError:
+            pass

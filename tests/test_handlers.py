@@ -443,3 +443,18 @@ def test_weights_come_back_when_training_runs_elsewhere(ckpt_dir, monkeypatch):
     name = next(iter(trained))
     assert torch.allclose(saved[name], trained[name].float(), atol=1e-2)  # saved in half precision
     assert handlers.translate("把洋葱切成小丁。", next(iter(session_models)), session_models=session_models)[0] is not None
+
+
+def test_session_files_removed_when_the_session_ends(tmp_path, ckpt_dir):
+    import shutil
+
+    from demo import models
+
+    folder = tmp_path / "s2s-playground-x"
+    folder.mkdir()
+    path = folder / "mine.s2s"
+    shutil.copy(ckpt_dir / "zh-en-classic.s2s", path)
+    models.get_translator(path)
+    models.delete_session_models({"mine": str(path)})
+    assert not path.exists() and not folder.exists()
+    assert str(path.resolve()) not in models._cache

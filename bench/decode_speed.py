@@ -49,6 +49,7 @@ def main() -> None:
                   "strategy": strategy, "beam_size": args.beam if strategy == "beam" else 1, "batch_size": bs,
                   "threads": args.threads, "sentences": len(texts), "seconds": round(seconds, 2),
                   "sentences_per_sec": round(len(texts) / seconds, 2), "avg_output_pieces": round(pieces, 2),
+                  "output_pieces_per_sec": round(pieces * len(texts) / seconds, 1),
                   "model": model}, args.out)
 
 

@@ -161,6 +161,7 @@ def cmd_decode(args) -> None:
           "strategy": "beam" if args.beam > 1 else "greedy", "beam_size": args.beam, "batch_size": args.batch_size,
           "threads": args.threads, "sentences": n, "seconds": seconds[-1],
           "sentences_per_sec": round(n / seconds[-1], 2), "avg_output_pieces": round(avg_pieces(hyps), 2),
+          "output_pieces_per_sec": round(avg_pieces(hyps) * n / seconds[-1], 1),
           "timing": "JoeyNMT's own 'Generation took' (batching + search; model load excluded)"}, args.out)
 
 

@@ -45,7 +45,8 @@ def ratio_row(name, ours, joey, key, goal, extra=None) -> list[str]:
 
 def rows_for(rows: list[dict]) -> list[list[str]]:
     out = []
-    length = lambda r: f" (avg {r['avg_output_pieces']} pieces)" if r else ""  # noqa: E731
+    length = lambda r: (f" (avg {r['avg_output_pieces']} pieces out, "  # noqa: E731
+                        f"{r.get('output_pieces_per_sec', '?')} pieces/s)") if r else ""
     ours_att = next((r for r in rows if r["bench"] == "train_speed" and r["system"] == "ours"
                      and r["attention"] != "none"), None)
     joey = pick(rows, bench="train_speed", system="joeynmt", variant="matched")

@@ -44,5 +44,6 @@ run $PY bench/joeynmt_bench.py decode --beam 1 --batch-size "$DECODE_BS" --limit
 run $PY bench/joeynmt_bench.py decode --beam 5 --batch-size "$DECODE_BS" --limit "$LIMIT" --threads "$THREADS" --out $OUT
 # 3. interactive latency   4. training-step efficiency
 run $PY bench/latency.py --runs "$LAT_RUNS" --threads "$THREADS" --out $OUT
+[ "$THREADS" = 1 ] || run $PY bench/latency.py --runs "$LAT_RUNS" --threads 1 --out $OUT  # what a busy server would see
 run $PY bench/efficiency.py --attention luong,none --steps "$EFF_STEPS" --batch-size "$BATCH" --threads "$THREADS" --out $OUT
 $PY bench/report.py $OUT | tee bench/out/results.md

@@ -71,6 +71,9 @@ def _add_train_flags(p: argparse.ArgumentParser) -> None:
     add("--time-limit", type=float, default=0.0, help="seconds")
     add("--init-from", help="fine-tune this checkpoint (keeps its vocabulary and model shape)")
     add("--resume", action="store_true", help="continue from <out>.last if it exists")
+    add("--keep", default="best", choices=["best", "last"],
+        help="what --out holds: the best model by (teacher-forced) validation loss, or the latest one "
+             "(scheduled sampling trades teacher-forced loss for free-running quality)")
     add("--half", action="store_true", help="store the best checkpoint's weights in float16")
     add("--device", default="auto", choices=["auto", "cpu", "cuda"])
     add("--threads", type=int, default=0)
@@ -162,10 +165,12 @@ class _Logger:
         print(f"[{e.kind}] epoch {e.epoch} step {e.step} loss {e.loss:.4f}{valid} "
               f"{e.tokens_per_sec:.0f} tok/s tf {e.teacher_forcing:.2f} {e.elapsed:.0f}s {e.reason}",
               file=sys.stderr, flush=True)
-        if e.kind == "valid" and e.improved:
+        if e.kind == "valid" and e.improved and self.args.keep == "best":
             self.save(best=True)
         if e.kind in ("epoch", "done"):
             self.save(best=False)
+            if self.args.keep == "last":
+                self.save(best=True)
         if e.kind == "done" and not self.saved_best:
             self.save(best=True)
 

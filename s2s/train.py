@@ -125,7 +125,7 @@ class Trainer:
         self.cfg = cfg
         self.device = pick_device(cfg.device)
         self.model = model.to(self.device)
-        self.optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+        self.optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr, fused=True)  # one kernel for all parameters
         self.progress = progress or Progress()
         self.gen = torch.Generator().manual_seed(cfg.seed)
         self.amp = self.device.type == "cuda"

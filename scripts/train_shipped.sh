@@ -30,8 +30,9 @@ run() {
   case $1 in
     zh-en-classic)   train zh-en-classic $ZH --attention none --epochs 30 --note "$ZH_NOTE" ;;
     zh-en-attention) train zh-en-attention $ZH --attention luong --epochs 30 --note "$ZH_NOTE" ;;
-    zh-en-scheduled) train zh-en-scheduled $ZH --attention none --epochs 8 --init-from runs/zh-en-classic.s2s \
-                       --teacher-forcing 0.5 --schedule inverse-sigmoid --lr 5e-4 --note "$ZH_NOTE" ;;
+    zh-en-scheduled) train zh-en-scheduled $ZH --attention none --epochs 3 --init-from runs/zh-en-classic.s2s \
+                       --teacher-forcing 0.5 --schedule inverse-sigmoid --lr 5e-4 --patience 0 --keep last \
+                       --note "$ZH_NOTE" ;;
     de-en-classic)   train de-en-classic $DE --attention none --epochs 30 --note "$DE_NOTE" ;;
     de-en-attention) train de-en-attention $DE --attention luong --epochs 30 --note "$DE_NOTE" ;;
     all) for m in zh-en-classic zh-en-attention zh-en-scheduled de-en-classic de-en-attention; do run $m; done ;;

@@ -160,7 +160,7 @@ def shot(page, name: str) -> None:
 
 def test_1_context_vector_greedy_steps(page):
     page.get_by_text("我爱你。", exact=True).first.click()  # the first example
-    assert value(page, "#source") == "我爱你。"
+    assert wait_value(page, "#source") == "我爱你。"  # the example fills the box (asynchronously)
     text = translate(page)
     assert text.strip()
     svg = plot_text(page, "#step_plot", "<sos>")

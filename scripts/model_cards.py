@@ -28,6 +28,17 @@ PURPOSE = {
     "de-en-attention": "The attention model on Multi30k.",
 }
 
+HISTORY = {  # how each run ended: facts from runs/<name>.log that the checkpoint alone does not tell
+    "zh-en-classic": "Trained with `--threads 1` beside another training job on a 2-core Xeon; stopped by hand during "
+                     "epoch 12 (session time; validation loss was still falling ~0.03 per epoch), best = epoch 11.",
+    "zh-en-attention": "Trained with `--threads 1` beside another training job on a 2-core Xeon; stopped by hand during "
+                       "epoch 12 after the first epoch without improvement; best = epoch 10.",
+    "zh-en-scheduled": "zh-en-classic (epoch 11) fine-tuned 3 more epochs with scheduled sampling: per step and per "
+                       "sentence the gold token is fed with probability 1 -> 0.5 (inverse-sigmoid decay, floor 0.5), "
+                       "else the model's own previous argmax; `--keep last` (teacher-forced validation loss is not "
+                       "the target here). Part of its gain over zh-en-classic is simply 3 more epochs.",
+}
+
 
 def card(path: Path, results: dict) -> str:
     ckpt = checkpoint.load(path)
@@ -53,6 +64,7 @@ def card(path: Path, results: dict) -> str:
         f"({info.get('hardware', platform.processor() or 'x86_64, 2 cores')})."
         + (f" Fine-tuned from `{info['fine_tuned_from']}`." if info.get("fine_tuned_from") else "")
         if progress else "- Training progress: n/a",
+        f"- {HISTORY[path.stem]}" if path.stem in HISTORY else "",
         "", f"Scores on {res['split'] if res else 'the test split'} (sacreBLEU, cased, detokenized, 13a):", "",
         "| decoding | BLEU | chrF |", "|---|---|---|", scores,
     ]

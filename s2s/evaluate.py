@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import re
+
 import sacrebleu
 import torch
 
@@ -20,11 +22,19 @@ def corpus_scores(hyps: list[str], refs: list[str]) -> dict:
             "chrf": round(sacrebleu.corpus_chrf(hyps, [refs]).score, 2)}
 
 
+_WORDS = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff]|[^\s\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff]+")
+
+
+def source_length(text: str) -> int:
+    """Length in words; Chinese and Japanese characters (written without spaces) count one each."""
+    return len(_WORDS.findall(text))
+
+
 def scores_by_length(sources: list[str], hyps: list[str], refs: list[str]) -> list[dict]:
-    """BLEU per bucket of source length in words: [{"bucket": "6-10", "sentences": n, "bleu": b}, ...]."""
+    """BLEU per bucket of `source_length`: [{"bucket": "6-10", "sentences": n, "bleu": b}, ...]."""
     rows = []
     for low, high in LENGTH_BUCKETS:
-        idx = [i for i, s in enumerate(sources) if low <= len(s.split()) <= high]
+        idx = [i for i, s in enumerate(sources) if low <= source_length(s) <= high]
         if idx:
             label = f"{low}-{high}" if high < 10_000 else f"{low}+"
             bleu = sacrebleu.corpus_bleu([hyps[i] for i in idx], [[refs[i] for i in idx]]).score

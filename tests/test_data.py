@@ -87,3 +87,10 @@ def test_tiny_vocabulary_never_fails():
     vocab = train_vocab(["a b", "b c"], 8000)
     assert vocab.decode(vocab.encode("a b c")) == "a b c"
     assert vocab.coverage(["a b"]) == 1.0 and vocab.coverage(["zzz"]) < 1.0
+
+
+def test_source_length_counts_chinese_characters_as_words():
+    from s2s.evaluate import scores_by_length, source_length
+    assert source_length("我爱你。") == 4 and source_length("Ein Mann fährt Fahrrad.") == 4
+    rows = scores_by_length(["a b", "我爱你们大家好吗朋友"], ["x y", "p q"], ["x y", "p q"])
+    assert [r["bucket"] for r in rows] == ["1-5", "6-10"] and [r["sentences"] for r in rows] == [1, 1]

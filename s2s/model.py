@@ -48,13 +48,17 @@ def select_state(state: State, index: torch.Tensor) -> State:
     return state[0].index_select(1, index), state[1].index_select(1, index)
 
 
+def _lstm(cfg: ModelConfig) -> nn.LSTM:
+    """The stacked LSTM of the encoder and of the decoder (same shape on both sides)."""
+    return nn.LSTM(cfg.emb, cfg.hidden, cfg.layers, batch_first=True, dropout=cfg.dropout if cfg.layers > 1 else 0.0)
+
+
 class Encoder(nn.Module):
     def __init__(self, cfg: ModelConfig, embedding: nn.Embedding):
         super().__init__()
         self.embedding = embedding
         self.dropout = nn.Dropout(cfg.dropout)
-        self.rnn = nn.LSTM(cfg.emb, cfg.hidden, cfg.layers, batch_first=True,
-                           dropout=cfg.dropout if cfg.layers > 1 else 0.0)
+        self.rnn = _lstm(cfg)
 
     def forward(self, src: torch.Tensor, src_len: torch.Tensor) -> tuple[torch.Tensor, State]:
         """src shape (batch, src_len) -> outputs (batch, src_len, hidden), final (h, c).
@@ -100,8 +104,7 @@ class Decoder(nn.Module):
         super().__init__()
         self.embedding = embedding
         self.dropout = nn.Dropout(cfg.dropout)
-        self.rnn = nn.LSTM(cfg.emb, cfg.hidden, cfg.layers, batch_first=True,
-                           dropout=cfg.dropout if cfg.layers > 1 else 0.0)
+        self.rnn = _lstm(cfg)
         self.attention = Attention(cfg.attention, cfg.hidden) if cfg.attention != "none" else None
         self.combine = nn.Linear(2 * cfg.hidden, cfg.hidden, bias=False) if self.attention else None
         self.tied = cfg.tie_embeddings

@@ -314,6 +314,7 @@ def test_chinese_labels(browser, server):
         pg.goto(server)
         pg.get_by_role("tab", name="曝光偏差").wait_for()
         assert pg.get_by_role("tab", name="翻译").count() == 1
+        pg.get_by_text("解码策略").first.wait_for()  # rendered after the tabs: wait, do not just count
         assert pg.get_by_text("解码策略").count() >= 1
     finally:
         ctx.close()

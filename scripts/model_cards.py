@@ -33,6 +33,8 @@ HISTORY = {  # how each run ended: facts from runs/<name>.log that the checkpoin
                      "epoch 12 (session time; validation loss was still falling ~0.03 per epoch), best = epoch 11.",
     "zh-en-attention": "Trained with `--threads 1` beside another training job on a 2-core Xeon; stopped by hand during "
                        "epoch 12 after the first epoch without improvement; best = epoch 10.",
+    "de-en-attention": "Trained with `--threads 2` alone on a 2-core Xeon; stopped by hand during epoch 10 "
+                       "(session time; validation loss was still falling ~0.04 per epoch), best = epoch 9.",
     "zh-en-scheduled": "zh-en-classic (epoch 11) fine-tuned 3 more epochs with scheduled sampling: per step and per "
                        "sentence the gold token is fed with probability 1 -> 0.5 (inverse-sigmoid decay, floor 0.5), "
                        "else the model's own previous argmax; `--keep last` (teacher-forced validation loss is not "

@@ -148,6 +148,7 @@ class _Logger:
         self.args, self.ckpt, self.trainer = args, ckpt, trainer
         self.metrics = Path(args.out).with_suffix(".metrics.jsonl")
         self.saved_best = Path(args.out).exists() and args.resume
+        self.seconds_before, self.began = ckpt.info.get("train_seconds", 0.0), time.time()  # across resumes
 
     def save(self, best: bool) -> None:
         self.ckpt.progress = self.trainer.progress
@@ -158,6 +159,8 @@ class _Logger:
             checkpoint.save(last_path(self.args.out), self.ckpt, optimizer=self.trainer.optimizer)
 
     def __call__(self, e: Event) -> None:
+        self.ckpt.info["train_seconds"] = round(self.seconds_before + time.time() - self.began, 1)
+        self.ckpt.info["device"] = str(self.trainer.device)
         row = {k: v for k, v in e.__dict__.items() if v is not None}
         with self.metrics.open("a") as f:
             f.write(json.dumps(row) + "\n")
@@ -190,18 +193,7 @@ def cmd_train(args) -> None:
           file=sys.stderr, flush=True)
     train = encode_pairs(train_pairs, ckpt.src_vocab, ckpt.tgt_vocab)
     valid = encode_pairs(valid_pairs, ckpt.src_vocab, ckpt.tgt_vocab)
-    began = time.time()
-    logger = _Logger(args, ckpt, trainer)
-    ckpt.info["train_seconds_before"] = ckpt.info.get("train_seconds", 0.0)
-    trainer.fit(train, valid, _with_clock(logger, ckpt, began))
-
-
-def _with_clock(logger, ckpt, began):
-    def on_event(e: Event) -> None:
-        ckpt.info["train_seconds"] = round(ckpt.info["train_seconds_before"] + time.time() - began, 1)
-        ckpt.info["device"] = str(logger.trainer.device)
-        logger(e)
-    return on_event
+    trainer.fit(train, valid, _Logger(args, ckpt, trainer))
 
 
 # ---------------------------------------------------------------- translate / evaluate

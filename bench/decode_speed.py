@@ -1,6 +1,7 @@
 """Decoding speed of our model: sentences per second translating test_2016_flickr (1000 sentences), greedy and
-beam 5, through s2s.translator.Translator.translate (what the CLI and the UI use: tokenize, length-sorted
-batches, search with the per-step records, detokenize). Model loading is not timed; one small untimed batch
+beam 5, through s2s.translator.Translator.translate exactly as `python -m s2s translate` runs it (tokenize,
+length-sorted batches, search, detokenize; text only, record_top=0: the UI's per-step records are measured by
+latency.py, and --record-top 10 measures batch decoding with them). Model loading is not timed; one small untimed batch
 warms up first. Reports the average output length in target pieces (the text re-encoded with the shared
 sentencepiece model, exactly as for JoeyNMT) so that both systems are seen to stop at realistic lengths.
 
@@ -24,6 +25,7 @@ def main() -> None:
     p.add_argument("--beam", type=int, default=5)
     p.add_argument("--batch-sizes", default="64", help="comma-separated; each is measured")
     p.add_argument("--limit", type=int, default=0, help="only the first N test sentences (0 = all)")
+    p.add_argument("--record-top", type=int, default=0, help="per-step candidates recorded (0 = text only, as the CLI)")
     args = p.parse_args()
 
     from s2s.config import DecodeConfig
@@ -38,7 +40,7 @@ def main() -> None:
     texts = read_lines(corpus("test_2016_flickr")[0])
     texts = texts[:args.limit] if args.limit else texts
     for strategy in args.strategies.split(","):
-        cfg = DecodeConfig(strategy=strategy, beam_size=args.beam, max_len=50)
+        cfg = DecodeConfig(strategy=strategy, beam_size=args.beam, max_len=50, record_top=args.record_top)
         translator.translate(texts[:8], cfg, batch_size=8)  # warm-up
         for bs in dict.fromkeys(int(b) for b in args.batch_sizes.split(",")):  # each size once, in order
             began = time.perf_counter()
@@ -47,7 +49,8 @@ def main() -> None:
             pieces = sum(len(translator.tgt_vocab.encode(t.text)) for t in out) / len(out)
             emit({"bench": "decode_speed", "system": "ours", "attention": translator.model.cfg.attention,
                   "strategy": strategy, "beam_size": args.beam if strategy == "beam" else 1, "batch_size": bs,
-                  "threads": args.threads, "sentences": len(texts), "seconds": round(seconds, 2),
+                  "record_top": args.record_top, "threads": args.threads, "sentences": len(texts),
+                  "seconds": round(seconds, 2),
                   "sentences_per_sec": round(len(texts) / seconds, 2), "avg_output_pieces": round(pieces, 2),
                   "output_pieces_per_sec": round(pieces * len(texts) / seconds, 1),
                   "model": model}, args.out)

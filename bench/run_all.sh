@@ -39,6 +39,7 @@ fi
 # 2. decoding speed on test_2016_flickr
 SIZES=$(echo "$DECODE_BS,$OURS_DECODE_BS" | tr ',' '\n' | awk '!seen[$0]++' | paste -sd, -)  # each size once
 run $PY bench/decode_speed.py --attention luong --batch-sizes "$SIZES" --limit "$LIMIT" --threads "$THREADS" --out $OUT
+run $PY bench/decode_speed.py --attention luong --batch-sizes "$DECODE_BS" --record-top 10 --limit "$LIMIT" --threads "$THREADS" --out $OUT
 run $PY bench/decode_speed.py --attention none --batch-sizes "$DECODE_BS" --limit "$LIMIT" --threads "$THREADS" --out $OUT
 run $PY bench/joeynmt_bench.py decode --beam 1 --batch-size "$DECODE_BS" --limit "$LIMIT" --threads "$THREADS" --out $OUT
 run $PY bench/joeynmt_bench.py decode --beam 5 --batch-size "$DECODE_BS" --limit "$LIMIT" --threads "$THREADS" --out $OUT

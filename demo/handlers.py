@@ -12,7 +12,7 @@ import pandas as pd
 
 from s2s.config import ConfigError, DecodeConfig
 from s2s.decoding import Hypothesis, Result, Step
-from s2s.evaluate import compare_one, corpus_scores, exposure_curve
+from s2s.evaluate import compare_one, exposure_curve, scores_by_length
 from s2s.tokenizer import EOS, SOS
 from s2s.translator import MAX_SRC_PIECES, Translation, Translator
 
@@ -251,19 +251,14 @@ def compare_models(text: str, model_a: str, model_b: str, session_models: dict |
 
 
 def bleu_by_length(model_a: str, model_b: str, session_models: dict | None = None, limit: int = CURVE_PAIRS):
-    """BLEU of two models on held-out pairs, bucketed by source length in pieces -> bar chart."""
+    """BLEU of two models on held-out pairs, bucketed by source length in words (CJK characters) -> bar chart."""
     rows = []
     for name in dict.fromkeys([model_a, model_b]):
         translator = get_model(name, session_models)
         pairs = models.heldout_pairs(models.language_pair(name), limit)
-        hyps = [t.text for t in translator.translate([s for s, _ in pairs], DecodeConfig(strategy="greedy"))]
-        lengths = [len(translator.source(s).pieces) for s, _ in pairs]
-        for low, high in ((1, 5), (6, 10), (11, 15), (16, 100)):
-            idx = [i for i, n in enumerate(lengths) if low <= n <= high]
-            if idx:
-                score = corpus_scores([hyps[i] for i in idx], [pairs[i][1] for i in idx])["bleu"]
-                label = f"{low}-{high}" if high < 100 else f"{low}+"
-                rows.append({"model": name, "bucket": label, "bleu": score, "sentences": len(idx)})
+        sources, refs = [s for s, _ in pairs], [r for _, r in pairs]
+        hyps = [t.text for t in translator.translate(sources, DecodeConfig(strategy="greedy", record_top=0))]
+        rows += [{"model": name, **row} for row in scores_by_length(sources, hyps, refs)]
     return plots.bleu_by_length(rows, "BLEU by source length (held-out sentences)")
 
 

@@ -225,6 +225,6 @@ def bleu_by_length(rows: list[dict], title: str = "BLEU by source length") -> go
                              customdata=[r["sentences"] for r in mine],
                              hovertemplate="%{x}: BLEU %{y:.1f} (%{customdata} sentences)<extra></extra>"))
     fig.update_layout(barmode="group", legend=dict(orientation="h", y=1.12))
-    fig.update_xaxes(title_text="source length (pieces)")
+    fig.update_xaxes(title_text="source length (words; Chinese: characters)")
     fig.update_yaxes(title_text="BLEU")
     return _layout(fig, title, 360)

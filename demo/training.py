@@ -195,7 +195,7 @@ def train_config(epochs, lr, batch_size, teacher_forcing, schedule, time_limit, 
 
 
 def translate_all(translator: Translator, sources: list[str]) -> list[str]:
-    return [t.text for t in translator.translate(sources, DecodeConfig(strategy="greedy", max_len=60, record_top=1))]
+    return [t.text for t in translator.translate(sources, DecodeConfig(strategy="greedy", max_len=60, record_top=0))]
 
 
 def _fit(trainer: Trainer, train, valid, on_event, should_stop) -> dict:

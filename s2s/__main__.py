@@ -97,7 +97,8 @@ def build_parser() -> argparse.ArgumentParser:
 def decode_config(args) -> DecodeConfig:
     return DecodeConfig(strategy=args.strategy, beam_size=args.beam_size, n_best=args.n_best,
                         length_penalty=args.length_penalty, temperature=args.temperature, top_k=args.top_k,
-                        top_p=args.top_p, seed=args.seed, max_len=args.max_len)
+                        top_p=args.top_p, seed=args.seed, max_len=args.max_len,
+                        record_top=0)  # text only: no visualization data
 
 
 # ---------------------------------------------------------------- train

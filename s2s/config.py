@@ -76,7 +76,8 @@ class DecodeConfig(_Serializable):
     top_p: float = 1.0  # nucleus sampling mass in (0, 1]; 1 = all
     seed: int | None = None  # sampling seed; None = nondeterministic
     max_len: int = 50  # maximum target pieces before stopping
-    record_top: int = 10  # candidates recorded per step for visualization
+    record_top: int = 10  # candidates recorded per step for visualization; 0 = text only (no top-k, entropy,
+    # attention or beam tree: the fast path for batch translation)
 
     def __post_init__(self):
         _require(self.strategy in STRATEGIES, f"strategy must be one of {STRATEGIES}, got {self.strategy!r}")
@@ -89,7 +90,7 @@ class DecodeConfig(_Serializable):
         _require(self.top_k >= 0, f"top-k must be >= 0, got {self.top_k}")
         _require(0 < self.top_p <= 1, f"top-p must be in (0, 1], got {self.top_p}")
         _require(self.max_len >= 1, f"max length must be >= 1, got {self.max_len}")
-        _require(self.record_top >= 1, f"record_top must be >= 1, got {self.record_top}")
+        _require(self.record_top >= 0, f"record_top must be >= 0, got {self.record_top}")
 
 
 @dataclass(frozen=True)

@@ -109,14 +109,18 @@ class _Records:
     def add(self, dist_logp, model_logp, tokens, attention, k, rows: torch.Tensor | None = None, total: int = 0):
         """dist_logp: log of the distribution chosen from; model_logp: temperature-1 log-probs; (rows, vocab).
 
-        `rows` (n,): when only some rows were computed, their places among `total` rows (the rest is filler)."""
+        `rows` (n,): when only some rows were computed, their places among `total` rows (the rest is filler).
+        k = 0 keeps only tokens and their log-probabilities (no visualization data); tokens None (beam search,
+        which keeps its own) keeps only the visualization data."""
+        put = (lambda x, fill=0: x) if rows is None else (lambda x, fill=0: _spread(x, rows, total, fill))
+        if tokens is not None:
+            self.tokens.append(put(tokens, PAD))
+            self.logprobs.append(put(model_logp.gather(1, tokens.clamp(min=0).unsqueeze(1)).squeeze(1)))
+        if k == 0:
+            return
         probs = dist_logp.exp()
         top = probs.topk(min(k, probs.size(-1)), dim=-1)
         plogp = dist_logp.nan_to_num(neginf=0.0).mul_(probs)  # in place: one full-vocabulary temporary less
-        logprobs = model_logp.gather(1, tokens.clamp(min=0).unsqueeze(1)).squeeze(1)
-        put = (lambda x, fill=0: x) if rows is None else (lambda x, fill=0: _spread(x, rows, total, fill))
-        self.tokens.append(put(tokens, PAD))
-        self.logprobs.append(put(logprobs))
         self.top_ids.append(put(top.indices))
         self.top_probs.append(put(top.values))
         self.entropy.append(put(-plogp.sum(-1)))
@@ -130,10 +134,15 @@ class _Records:
                 "top_probs": stack(self.top_probs), "entropy": stack(self.entropy), "attention": att}
 
     def steps(self, lists: dict, row: int, indices: list[int]) -> list[Step]:
-        att = lists["attention"]
-        return [Step(lists["tokens"][row][t], lists["logprobs"][row][t], lists["top_ids"][row][t],
-                     lists["top_probs"][row][t], lists["entropy"][row][t], att[row][t] if att else None)
-                for t in indices]
+        return [Step(lists["tokens"][row][t], lists["logprobs"][row][t], *self.visual(lists, row, t)) for t in indices]
+
+    @staticmethod
+    def visual(lists: dict, row: int, t: int) -> tuple:
+        """(top_ids, top_probs, entropy, attention) of step t of `row`; empty (NaN entropy) when not recorded."""
+        if t >= len(lists["entropy"][row] if lists["entropy"] else []):
+            return [], [], math.nan, None
+        att = lists["attention"][row][t] if lists["attention"] else None
+        return lists["top_ids"][row][t], lists["top_probs"][row][t], lists["entropy"][row][t], att
 
 
 # ---------------------------------------------------------------- start: encode + forced prefix
@@ -316,20 +325,22 @@ def _select(beam: _Beam, cand: tuple, step: int, alpha: float, done: list[bool],
     beam.scores = live.values
     beam.parents.append(kept_parents)
     beam.tokens.append(kept_tokens)
-    rows = zip(scores.tolist(), parents.tolist(), tokens.tolist(), live.indices.tolist())
-    for b, (s, p, t, kept) in enumerate(rows):
-        if not done[b]:
-            _finish_eos(beam, b, s, p, t, step, alpha)
-            if keep_tree:
+    _finish_eos(beam, scores, parents, is_eos, step, alpha)
+    if keep_tree:
+        rows = zip(scores.tolist(), parents.tolist(), tokens.tolist(), live.indices.tolist())
+        for b, (s, p, t, kept) in enumerate(rows):
+            if not done[b]:
                 beam.trees[b].append(_tree_step(s, p, t, kept))
     return kept_parents
 
 
-def _finish_eos(beam: _Beam, b: int, scores, parents, tokens, step: int, alpha: float) -> None:
-    for rank in range(min(beam.k, len(tokens))):
-        if tokens[rank] == EOS and scores[rank] > float("-inf"):
-            norm = scores[rank] / length_penalty(step + 1, alpha)
-            beam.finished[b].append((norm, scores[rank], step, parents[rank]))
+def _finish_eos(beam: _Beam, scores, parents, is_eos, step: int, alpha: float) -> None:
+    """Record the <eos> candidates ranked within the top k (sentences not searched have -inf scores)."""
+    k = min(beam.k, scores.size(1))
+    found = (is_eos[:, :k] & (scores[:, :k] > float("-inf"))).nonzero().tolist()
+    for b, rank in found:
+        raw = scores[b, rank].item()
+        beam.finished[b].append((raw / length_penalty(step + 1, alpha), raw, step, int(parents[b, rank])))
 
 
 def _tree_step(scores, parents, tokens, kept) -> BeamStep:
@@ -366,15 +377,16 @@ def _hypothesis(beam, b, entry, records: _Records, lists: dict, n_prefix: int) -
     k = beam.k
     steps = records.steps(lists, b * k, list(range(n_prefix)))  # forced prefix: identical in every slot
     for i, (tok, row, lp) in enumerate(zip(tokens, rows, logps)):
-        (s,) = records.steps(lists, b * k + row, [n_prefix + i])
-        steps.append(Step(tok, lp, s.top_ids, s.top_probs, s.entropy, s.attention))
+        steps.append(Step(tok, lp, *records.visual(lists, b * k + row, n_prefix + i)))
     prefix_tokens = [s.token for s in steps[:n_prefix]]
     return Hypothesis(prefix_tokens + tokens, norm, steps, slots)
 
 
 def beam_search(model: Seq2Seq, src, src_len, cfg: DecodeConfig, prefix=None, keep_tree: bool = True) -> list[Result]:
-    """Beam search of width cfg.beam_size, batched as (sentences x beams) rows; returns cfg.n_best per sentence."""
-    batch, k = src.size(0), cfg.beam_size
+    """Beam search of width cfg.beam_size, batched as (sentences x beams) rows; returns cfg.n_best per sentence.
+
+    The beam tree is kept when `keep_tree` and cfg.record_top > 0 (it is visualization data)."""
+    batch, k, keep_tree = src.size(0), cfg.beam_size, keep_tree and cfg.record_top > 0
     begin = start(model, src, src_len, cfg, prefix, copies=k)
     n_prefix = len(begin.records.tokens)
     prefix_logp = torch.zeros(batch, device=src.device)
@@ -388,8 +400,9 @@ def beam_search(model: Seq2Seq, src, src_len, cfg: DecodeConfig, prefix=None, ke
     for step in range(cfg.max_len - n_prefix):
         out = model.step(prev, state, enc)
         logp = _mask_specials_(out.logits.float().log_softmax(-1))
-        rows = None if active is None else _slot_rows(active, k)
-        begin.records.add(logp, logp, torch.zeros_like(prev), out.attention, cfg.record_top, rows, batch * k)
+        if cfg.record_top:  # visualization data: top candidates, entropy and attention of every beam row
+            rows = None if active is None else _slot_rows(active, k)
+            begin.records.add(logp, logp, None, out.attention, cfg.record_top, rows, batch * k)
         parents = _select(beam, _expand(beam, logp, active), step, cfg.length_penalty, done, keep_tree)
         done = [d or len(f) >= k for d, f in zip(done, beam.finished)]
         if all(done):

@@ -18,6 +18,7 @@ from .config import ModelConfig
 from .tokenizer import PAD
 
 State = tuple[torch.Tensor, torch.Tensor]  # (h, c), each shape (layers, batch, hidden)
+MAX_LENGTH_GROUPS = 4  # the encoder runs sentences of each length together up to this many lengths per batch
 
 
 @dataclass
@@ -63,14 +64,32 @@ class Encoder(nn.Module):
     def forward(self, src: torch.Tensor, src_len: torch.Tensor) -> tuple[torch.Tensor, State]:
         """src shape (batch, src_len) -> outputs (batch, src_len, hidden), final (h, c).
 
-        Packing makes the final state the one at each sentence's own last token, never at padding."""
+        The final state is each sentence's own, at its last token, never at padding: sentences of equal length
+        run together in one fused call each (length-bucketed batches hold one or two lengths); batches with
+        many lengths are packed instead (packed sequences run step by step, several times slower on CPU)."""
         x = self.dropout(self.embedding(src))
-        if bool((src_len == src.size(1)).all()):  # no padding (e.g. one sentence): packing is pure overhead
-            return self.rnn(x)
+        lengths = src_len.tolist()
+        distinct = sorted(set(lengths))
+        if len(distinct) == 1:
+            return self.rnn(x[:, :distinct[0]])
+        if len(distinct) <= MAX_LENGTH_GROUPS:
+            return self._by_length(x, src_len, distinct)
         packed = pack_padded_sequence(x, src_len.cpu(), batch_first=True, enforce_sorted=False)
         out, state = self.rnn(packed)  # h0 = c0 = 0
         out, _ = pad_packed_sequence(out, batch_first=True, total_length=src.size(1))
         return out, state
+
+    def _by_length(self, x: torch.Tensor, src_len: torch.Tensor, distinct: list[int]) -> tuple[torch.Tensor, State]:
+        """One LSTM call per source length; the pieces are put back in batch order, zeros at padding."""
+        batch, layers, hidden = x.size(0), self.rnn.num_layers, self.rnn.hidden_size
+        out = x.new_zeros(batch, x.size(1), hidden)
+        h, c = x.new_zeros(layers, batch, hidden), x.new_zeros(layers, batch, hidden)
+        for length in distinct:
+            rows = (src_len == length).nonzero().squeeze(1).to(x.device)
+            part, (ph, pc) = self.rnn(x.index_select(0, rows)[:, :length])
+            out = out.index_copy(0, rows, nn.functional.pad(part, (0, 0, 0, x.size(1) - length)))
+            h, c = h.index_copy(1, rows, ph), c.index_copy(1, rows, pc)
+        return out, (h, c)
 
 
 class Attention(nn.Module):

@@ -80,6 +80,20 @@ def test_beam_tokens_rescore_to_their_logprobs(reverse_model):
     assert scored.gold_logprobs == pytest.approx([s.logprob for s in hyp.steps], abs=1e-4)
 
 
+@pytest.mark.parametrize("strategy,prefix", [("greedy", None), ("beam", None), ("beam", [7]), ("sample", None)])
+def test_text_only_decoding_finds_the_same_hypotheses(reverse_model, strategy, prefix):
+    batch = _batch(8, 6)
+    cfg = dict(strategy=strategy, n_best=2, seed=3) if strategy != "greedy" else {}
+    full = decode(reverse_model, batch.src, batch.src_len, DecodeConfig(**cfg), prefix)
+    fast = decode(reverse_model, batch.src, batch.src_len, DecodeConfig(record_top=0, **cfg), prefix)
+    for f, q in zip(full, fast):
+        assert [h.tokens for h in q.hypotheses] == [h.tokens for h in f.hypotheses]
+        assert [h.logprob for h in q.hypotheses] == pytest.approx([h.logprob for h in f.hypotheses], abs=1e-5)
+        assert q.beam_tree is None
+        for s in (s for h in q.hypotheses for s in h.steps):
+            assert s.top_ids == [] and s.attention is None and math.isnan(s.entropy)
+
+
 def test_sampling_at_low_temperature_equals_greedy(reverse_model):
     batch = _batch()
     greedy = decode(reverse_model, batch.src, batch.src_len, DecodeConfig())

@@ -92,7 +92,7 @@ def rows_for(rows: list[dict]) -> list[list[str]]:
     for r in rows:
         if r["bench"] == "efficiency":
             ok = " ✅" if r["percent_of_peak"] >= 50 else " ❌"
-            out.append([f"training-step efficiency, {r['attention']}, {r['batches']} batches",
+            out.append([f"training-step efficiency, {r['attention']}, {r['batches']} batches of {r['batch_size']}",
                         f"{r['percent_of_peak']}% of {r['matmul_peak_gflops']} GFLOP/s ({r['gflops']} GFLOP/s){ok}",
                         "–", "–", "≥ 50%", machine(r), cmd(r)])
     return out

@@ -4,6 +4,7 @@
 #   bash bench/run_all.sh            # the full measurement (run it on a quiet machine: ~1-2 hours on 2 cores)
 #   QUICK=1 bash bench/run_all.sh    # a short end-to-end check of every script (minutes)
 # Knobs (environment): STEPS WARMUP LOG_EVERY BATCH THREADS DECODE_BS OURS_DECODE_BS LIMIT LAT_RUNS EFF_STEPS
+#   EFF_BATCHES (extra batch sizes for the efficiency benchmark, e.g. 128)
 #   JOEY_DEFAULT=1 also trains JoeyNMT's default recurrent recipe (bidirectional 512, Bahdanau, input feeding).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -46,5 +47,7 @@ run $PY bench/joeynmt_bench.py decode --beam 5 --batch-size "$DECODE_BS" --limit
 # 3. interactive latency   4. training-step efficiency
 run $PY bench/latency.py --runs "$LAT_RUNS" --threads "$THREADS" --out $OUT
 [ "$THREADS" = 1 ] || run $PY bench/latency.py --runs "$LAT_RUNS" --threads 1 --out $OUT  # what a busy server would see
-run $PY bench/efficiency.py --attention luong,none --steps "$EFF_STEPS" --batch-size "$BATCH" --threads "$THREADS" --out $OUT
+for bs in $(echo "$BATCH,${EFF_BATCHES:-}" | tr ',' '\n' | awk 'NF && !seen[$0]++'); do
+  run $PY bench/efficiency.py --attention luong,none --steps "$EFF_STEPS" --batch-size "$bs" --threads "$THREADS" --out $OUT
+done
 $PY bench/report.py $OUT | tee bench/out/results.md

@@ -121,7 +121,7 @@ def winner_positions(result: Result) -> list[int]:
 
 def beam_tree_figure(translator: Translator, result: Result):
     if not result.beam_tree or not result.hypotheses:
-        return plots.empty_figure("the beam tree appears for beam search")
+        return plots.empty_figure("the beam tree appears for beam search · 束搜索时显示束搜索树")
     steps = [plots.TreeStep(s.parents, [_label(translator, t) for t in s.tokens], s.scores, s.status)
              for s in result.beam_tree]
     return plots.beam_tree(steps, winner_positions(result))
@@ -160,7 +160,7 @@ def translate(text: str, model: str, strategy: str = "greedy", beam_size: float 
               "top": [[list(s.top_ids), [round(p, 4) for p in s.top_probs]] for s in best.steps],
               "pieces": {str(t): translator.piece(t) for s in best.steps for t in s.top_ids}}
     return (tr.text, "\n\n".join(notes), hypothesis_table(translator, tr.result, tr.texts),
-            plots.step_heatmap(step_columns(translator, best.steps), f"Decoder steps ({cfg.strategy})"),
+            plots.step_heatmap(step_columns(translator, best.steps), f"Decoder steps ({cfg.strategy}) · 解码器逐步"),
             attention_figure(translator, tr), beam_tree_figure(translator, tr.result), memory)
 
 
@@ -181,7 +181,7 @@ def draw_samples(text: str, model: str, temperature: float = 1.0, top_k: float =
     summary = f"{n} samples at T = {float(temperature):g}: **{len(counts)} distinct** translations."
     first = tr.result.hypotheses[0]
     fig = plots.step_heatmap(step_columns(translator, first.steps),
-                             f"Sampling distribution at T = {float(temperature):g} (most likely sample)")
+                             f"Sampling distribution at T = {float(temperature):g} (most likely sample) · 采样分布")
     return summary, table, fig
 
 
@@ -217,7 +217,7 @@ def whatif(text: str, model: str, step: float, token: str | int | None, memory: 
     notice = (f"Forced **{translator.piece(int(token))}** at step {i}; the rest was re-decoded greedily. "
               f"Before: *{old}*")
     fig = plots.step_heatmap(step_columns(translator, best.steps, forced=len(prefix)),
-                             f"What if step {i} were '{translator.piece(int(token))}'?")
+                             f"What if step {i} were '{translator.piece(int(token))}'? · 如果第 {i} 步换成这个词")
     return tr.text, notice, fig
 
 
@@ -259,7 +259,7 @@ def bleu_by_length(model_a: str, model_b: str, session_models: dict | None = Non
         sources, refs = [s for s, _ in pairs], [r for _, r in pairs]
         hyps = [t.text for t in translator.translate(sources, DecodeConfig(strategy="greedy", record_top=0))]
         rows += [{"model": name, **row} for row in scores_by_length(sources, hyps, refs)]
-    return plots.bleu_by_length(rows, "BLEU by source length (held-out sentences)")
+    return plots.bleu_by_length(rows, "BLEU by source length (held-out sentences) · 按源句长度的 BLEU（留出句子）")
 
 
 # ---------------------------------------------------------------- exposure bias tab

@@ -54,7 +54,7 @@ def _chosen_rank(col: StepColumn) -> int | None:
     return col.candidates.index(col.chosen) if col.chosen in col.candidates else None
 
 
-def step_heatmap(columns: list[StepColumn], title: str = "Decoder, step by step") -> go.Figure:
+def step_heatmap(columns: list[StepColumn], title: str = "Decoder, step by step · 解码器，逐步") -> go.Figure:
     """One column per decoding step (labelled `fed -> chosen`), rows = top candidates, colour = probability.
 
     The chosen token's cell is outlined; a small panel below shows each step's entropy."""
@@ -84,7 +84,7 @@ def step_heatmap(columns: list[StepColumn], title: str = "Decoder, step by step"
 
 
 def attention_heatmap(source: list[str], target: list[str], weights: list[list[float]],
-                      title: str = "Attention: where each output word looked") -> go.Figure:
+                      title: str = "Attention: where each output word looked · 注意力：每个输出词看向哪里") -> go.Figure:
     """Rows = target pieces (in output order), columns = source pieces (with the final <eos>)."""
     if not weights:
         return empty_figure("this model has no attention: the decoder only sees the context vector")
@@ -110,7 +110,7 @@ class TreeStep:
     status: list[str]  # kept | finished | pruned
 
 
-def beam_tree(steps: list[TreeStep], winner: list[int], title: str = "Beam search tree") -> go.Figure:
+def beam_tree(steps: list[TreeStep], winner: list[int], title: str = "Beam search tree · 束搜索树") -> go.Figure:
     """x = step, y = position of the candidate within its step (kept beams are slots 0..K-1).
 
     `winner` gives the winning hypothesis' position at each step; its path is drawn thick in red."""
@@ -151,21 +151,21 @@ def beam_tree(steps: list[TreeStep], winner: list[int], title: str = "Beam searc
 
 
 def exposure_steps(gold: list[str], teacher_p: list[float], free_p: list[float], free_choice: list[str],
-                   divergence: int | None, title: str = "p(gold token) at every step") -> go.Figure:
+                   divergence: int | None, title: str = "p(gold token) at every step · 每一步参考词的概率") -> go.Figure:
     """Two lines over the reference's steps: teacher-forced vs free-running probability of the gold token."""
     xs = list(range(1, len(gold) + 1))
     ticks = [f"{i}. {esc(g)}" for i, g in zip(xs, gold)]
     fig = go.Figure()
-    fig.add_trace(go.Scatter(x=xs, y=teacher_p, mode="lines+markers", name="teacher-forced (fed the reference)",
+    fig.add_trace(go.Scatter(x=xs, y=teacher_p, mode="lines+markers", name="teacher-forced (fed the reference) · 教师强制",
                              line=dict(color=TEACHER, width=3), customdata=[esc(g) for g in gold],
                              hovertemplate="step %{x}: gold %{customdata}<br>p = %{y:.3f}<extra>teacher</extra>"))
-    fig.add_trace(go.Scatter(x=xs, y=free_p, mode="lines+markers", name="free-running (fed its own words)",
+    fig.add_trace(go.Scatter(x=xs, y=free_p, mode="lines+markers", name="free-running (fed its own words) · 自由运行",
                              line=dict(color=FREE, width=3, dash="dot"), customdata=[esc(c) for c in free_choice],
                              hovertemplate="step %{x}: model said %{customdata}<br>p(gold) = %{y:.3f}"
                                            "<extra>free</extra>"))
     if divergence is not None:
         fig.add_vline(x=divergence + 1, line=dict(color=CHOSEN, dash="dash"),
-                      annotation_text="first divergence", annotation_position="top")
+                      annotation_text="first divergence · 首次偏离", annotation_position="top")
     fig.update_yaxes(range=[0, 1.05], title_text="probability of the gold token")
     fig.update_xaxes(tickvals=xs, ticktext=ticks, tickangle=-40, title_text="reference token")
     fig.update_layout(legend=dict(orientation="h", y=-0.35))
@@ -189,21 +189,21 @@ def position_curves(curves: list[Curve], metric: str = "token accuracy") -> go.F
     fig = make_subplots(rows=1, cols=len(curves), shared_yaxes=True, subplot_titles=[esc(c.name) for c in curves])
     for i, c in enumerate(curves, 1):
         first = i == 1
-        fig.add_trace(go.Scatter(x=c.positions, y=c.teacher, name="teacher-forced", legendgroup="t",
+        fig.add_trace(go.Scatter(x=c.positions, y=c.teacher, name="teacher-forced · 教师强制", legendgroup="t",
                                  showlegend=first, line=dict(color=TEACHER, width=3)), row=1, col=i)
-        fig.add_trace(go.Scatter(x=c.positions, y=c.free, name="free-running", legendgroup="f", showlegend=first,
+        fig.add_trace(go.Scatter(x=c.positions, y=c.free, name="free-running · 自由运行", legendgroup="f", showlegend=first,
                                  line=dict(color=FREE, width=3, dash="dot")), row=1, col=i)
         fig.update_xaxes(title_text="target position", row=1, col=i)
     fig.update_yaxes(title_text=metric, row=1, col=1)
     fig.update_layout(legend=dict(orientation="h", y=-0.2))
-    return _layout(fig, f"{metric} by target position, over held-out sentences", 420)
+    return _layout(fig, f"{metric} by target position, over held-out sentences · 按目标位置（留出句子）", 420)
 
 
 # ---------------------------------------------------------------- training
 
 
 def loss_curve(steps: list[int], train: list[float], valid_steps: list[int], valid: list[float],
-               title: str = "Loss") -> go.Figure:
+               title: str = "Loss · 损失") -> go.Figure:
     fig = go.Figure()
     fig.add_trace(go.Scatter(x=steps, y=train, mode="lines+markers", name="train loss", line=dict(color=TEACHER)))
     fig.add_trace(go.Scatter(x=valid_steps, y=valid, mode="lines+markers", name="validation loss",
@@ -214,7 +214,7 @@ def loss_curve(steps: list[int], train: list[float], valid_steps: list[int], val
     return _layout(fig, title, 360)
 
 
-def bleu_by_length(rows: list[dict], title: str = "BLEU by source length") -> go.Figure:
+def bleu_by_length(rows: list[dict], title: str = "BLEU by source length · 按源句长度的 BLEU") -> go.Figure:
     """rows: [{"model", "bucket", "bleu", "sentences"}] -> grouped bars, one colour per model."""
     if not rows:
         return empty_figure("nothing to show")

@@ -251,7 +251,8 @@ class Live:
                 f"<p><b>{pct}%</b> {detail}<br>{self.message}</p>")
 
     def figure(self):
-        return plots.loss_curve(self.steps, self.train, self.valid_steps, self.valid, "Training and validation loss")
+        return plots.loss_curve(self.steps, self.train, self.valid_steps, self.valid,
+                                "Training and validation loss · 训练与验证损失")
 
 
 def _samples_table(valid, before: list[str]) -> pd.DataFrame:

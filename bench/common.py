@@ -87,3 +87,10 @@ def model_config(src_vocab, tgt_vocab, attention: str, dropout: float = 0.2):
 def ckpt_path(attention: str) -> Path:
     """Where train_speed.py leaves our briefly trained model for decode_speed.py and latency.py."""
     return WORK / f"ours-{attention}.s2s"
+
+
+def device_name(device) -> str:
+    """'cpu' or the CUDA card's name, for the results table."""
+    import torch
+
+    return torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"

@@ -92,7 +92,7 @@ def config(args, model_dir: Path, mode: str) -> dict:
     total = args.warmup + args.steps if mode == "train" else 1
     return {
         "name": f"bench-{args.variant}", "joeynmt_version": "2.3.0", "model_dir": str(model_dir),
-        "use_cuda": False, "fp16": False, "random_seed": 1,
+        "use_cuda": args.device == "cuda", "fp16": args.device == "cuda", "random_seed": 1,
         "data": data,
         "testing": {"n_best": 1, "beam_size": getattr(args, "beam", 1), "beam_alpha": 1.0,
                     "batch_size": args.batch_size, "batch_type": "sentence", "max_output_length": 50,
@@ -133,7 +133,7 @@ def cmd_train(args) -> None:
     emit({"bench": "train_speed", "system": "joeynmt", "variant": args.variant, "attention":
           "luong" if args.variant == "matched" else "bahdanau+input-feeding",
           "encoder": "bi-LSTM 2x256" if args.variant == "matched" else "bi-LSTM 2x512", "batch_size": args.batch_size,
-          "steps": args.steps, "warmup": args.warmup, "threads": args.threads,
+          "steps": args.steps, "warmup": args.warmup, "threads": args.threads, "device": args.device,
           "tokens_per_sec": round(statistics.mean(timed), 1), "tokens_per_sec_median": round(statistics.median(timed), 1),
           "log_lines": len(timed), "log": str(log)}, args.out)
 
@@ -176,6 +176,8 @@ def main() -> None:
     p.add_argument("--dropout", type=float, default=0.2)
     p.add_argument("--beam", type=int, default=5, help="decode: beam size (1 = greedy)")
     p.add_argument("--limit", type=int, default=0, help="decode: only the first N test sentences (0 = all 1000)")
+    p.add_argument("--device", default="cpu", choices=["cpu", "cuda"],
+                   help="cuda: JoeyNMT's use_cuda + fp16 (needs a CUDA build of torch in .venv-joeynmt)")
     args = p.parse_args()
     if args.mode == "train" and (args.warmup % args.log_every or args.steps % args.log_every):
         raise SystemExit("--log-every must divide --warmup and --steps")

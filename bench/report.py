@@ -47,6 +47,8 @@ def rows_for(rows: list[dict]) -> list[list[str]]:
     out = []
     length = lambda r: (f" (avg {r['avg_output_pieces']} pieces out, "  # noqa: E731
                         f"{r.get('output_pieces_per_sec', '?')} pieces/s)") if r else ""
+    gpu = [r for r in rows if r.get("device", "cpu") != "cpu"]  # GPU rows are shown apart
+    rows = [r for r in rows if r.get("device", "cpu") == "cpu"]
     ours_att = next((r for r in rows if r["bench"] == "train_speed" and r["system"] == "ours"
                      and r["attention"] != "none"), None)
     joey = pick(rows, bench="train_speed", system="joeynmt", variant="matched")
@@ -89,6 +91,9 @@ def rows_for(rows: list[dict]) -> list[list[str]]:
                     f"{lat['output_steps']} output steps, {lat['threads']} thread(s)",
                     f"median {lat['median_ms']} ms{ok}, p95 {lat['p95_ms']} ms",
                     "–", "–", "median ≤ 50 ms", machine(lat), cmd(lat)])
+    for r in gpu:
+        out.append([f"training on {r['device']} ({r.get('precision', 'fp16')}), target tokens/s, {r['system']}, "
+                    f"{r.get('attention', '')}", fmt(r["tokens_per_sec"]), "–", "–", "–", machine(r), cmd(r)])
     for r in rows:
         if r["bench"] == "efficiency":
             ok = " ✅" if r["percent_of_peak"] >= 50 else " ❌"

@@ -14,7 +14,7 @@ import time
 
 import torch
 
-from common import base_parser, ckpt_path, corpus, emit, model_config, read_lines, vocabs
+from common import base_parser, ckpt_path, corpus, device_name, emit, model_config, read_lines, vocabs
 
 
 def load_batches(src_vocab, tgt_vocab, batch_size: int, seed: int):
@@ -40,6 +40,7 @@ def main() -> None:
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--no-save", action="store_true", help="do not save the trained model")
+    p.add_argument("--device", default="cpu", choices=["cpu", "cuda"], help="cuda trains with bf16 autocast")
     args = p.parse_args()
 
     from s2s import checkpoint
@@ -52,10 +53,10 @@ def main() -> None:
     src_vocab, tgt_vocab = vocabs()
     batches = load_batches(src_vocab, tgt_vocab, args.batch_size, args.seed)
     model = Seq2Seq(model_config(src_vocab, tgt_vocab, args.attention, args.dropout))
-    trainer = Trainer(model, TrainConfig(batch_size=args.batch_size, lr=args.lr, device="cpu", seed=args.seed,
+    trainer = Trainer(model, TrainConfig(batch_size=args.batch_size, lr=args.lr, device=args.device, seed=args.seed,
                                          threads=args.threads))
     n = args.warmup + args.steps
-    batches = (batches * (n // len(batches) + 1))[:n]
+    batches = [b.to(trainer.device) for b in (batches * (n // len(batches) + 1))[:n]]
     for batch in batches[:args.warmup]:
         update(trainer, batch)
     tokens, sentences, padded, losses = 0, 0, 0, []
@@ -67,11 +68,12 @@ def main() -> None:
         padded += batch.tgt.size(0) * (batch.tgt.size(1) - 1)
     seconds = time.perf_counter() - began
     if not args.no_save:
-        ck = checkpoint.Checkpoint(model.eval(), src_vocab, tgt_vocab, TokenizerConfig(len(src_vocab), len(tgt_vocab)),
+        ck = checkpoint.Checkpoint(model.eval().cpu(), src_vocab, tgt_vocab, TokenizerConfig(len(src_vocab), len(tgt_vocab)),
                                    info={"note": f"bench: {n} updates, batch {args.batch_size}"})
         checkpoint.save(ckpt_path(args.attention), ck)
     emit({"bench": "train_speed", "system": "ours", "attention": args.attention, "batch_size": args.batch_size,
           "steps": args.steps, "warmup": args.warmup, "threads": args.threads, "seconds": round(seconds, 2),
+          "device": device_name(trainer.device), "precision": "bf16 autocast" if trainer.amp else "fp32",
           "target_tokens": tokens, "tokens_per_sec": round(tokens / seconds, 1),
           "sentences_per_sec": round(sentences / seconds, 2), "padding_fraction": round(1 - tokens / padded, 4),
           "final_loss": round(sum(losses[-10:]) / len(losses[-10:]), 3)}, args.out)

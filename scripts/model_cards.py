@@ -38,22 +38,6 @@ HISTORY = {  # how each run ended: facts from runs/<name>.log that the checkpoin
     "de-en-classic": "Trained with `--threads 2` on a 2-core Xeon, mostly alone (the minutes above include ~20 "
                      "minutes paused for benchmarks); stopped by hand during epoch 18 (session time; validation loss "
                      "improved by < 0.001 in epoch 17 after 0.04 and 0.02 in the two before), best = epoch 17.",
-    "zh-en-scheduled": "The classic model fine-tuned with scheduled sampling: the exposure-bias remedy.",
-    "de-en-classic": "The classic context-vector model on Multi30k.",
-    "de-en-attention": "The attention model on Multi30k.",
-}
-
-HISTORY = {  # how each run ended: facts from runs/<name>.log that the checkpoint alone does not tell
-    "zh-en-classic": "Trained with `--threads 1` beside another training job on a 2-core Xeon; stopped by hand during "
-                     "epoch 12 (session time; validation loss was still falling ~0.03 per epoch), best = epoch 11.",
-    "zh-en-attention": "Trained with `--threads 1` beside another training job on a 2-core Xeon; stopped by hand during "
-                       "epoch 12 after the first epoch without improvement; best = epoch 10.",
-    "de-en-attention": "Trained with `--threads 2` alone on a 2-core Xeon; stopped by hand during epoch 10 "
-                       "(session time; validation loss was still falling ~0.04 per epoch), best = epoch 9.",
-    "de-en-classic": "Trained with `--threads 2` on a 2-core Xeon (mostly alone; the training time below includes ~20 minutes "
-                     "paused for benchmarks); "
-                     "stopped by hand during epoch 18 (session time; validation loss improved by < 0.001 in epoch 17 "
-                     "after 0.04 and 0.02 in the two before), best = epoch 17.",
     "zh-en-scheduled": "zh-en-classic (epoch 11) fine-tuned 3 more epochs with scheduled sampling: per step and per "
                        "sentence the gold token is fed with probability 1 -> 0.5 (inverse-sigmoid decay, floor 0.5), "
                        "else the model's own previous argmax; `--keep last` (teacher-forced validation loss is not "

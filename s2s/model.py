@@ -68,10 +68,9 @@ class Encoder(nn.Module):
         run together in one fused call each (length-bucketed batches hold one or two lengths); batches with
         many lengths are packed instead (packed sequences run step by step, several times slower on CPU)."""
         x = self.dropout(self.embedding(src))
-        lengths = src_len.tolist()
-        distinct = sorted(set(lengths))
-        if len(distinct) == 1:
-            return self.rnn(x[:, :distinct[0]])
+        distinct = sorted(set(src_len.tolist()))
+        if distinct == [src.size(1)]:  # no padding (e.g. one sentence)
+            return self.rnn(x)
         if len(distinct) <= MAX_LENGTH_GROUPS:
             return self._by_length(x, src_len, distinct)
         packed = pack_padded_sequence(x, src_len.cpu(), batch_first=True, enforce_sorted=False)
@@ -85,7 +84,7 @@ class Encoder(nn.Module):
         out = x.new_zeros(batch, x.size(1), hidden)
         h, c = x.new_zeros(layers, batch, hidden), x.new_zeros(layers, batch, hidden)
         for length in distinct:
-            rows = (src_len == length).nonzero().squeeze(1).to(x.device)
+            rows = (src_len == length).nonzero().squeeze(1)
             part, (ph, pc) = self.rnn(x.index_select(0, rows)[:, :length])
             out = out.index_copy(0, rows, nn.functional.pad(part, (0, 0, 0, x.size(1) - length)))
             h, c = h.index_copy(1, rows, ph), c.index_copy(1, rows, pc)

@@ -25,6 +25,14 @@ def test_encoder_gives_each_sentence_its_own_final_state(lengths):
         assert not outputs[i, n:].any()
 
 
+def test_encoder_keeps_the_batch_width_when_every_sentence_is_shorter():
+    torch.manual_seed(0)
+    model = Seq2Seq(ModelConfig(src_vocab=30, tgt_vocab=30, emb=8, hidden=16, layers=1, dropout=0.0)).eval()
+    src = torch.tensor([[5, 6, 0, 0], [7, 8, 0, 0]])
+    outputs, _ = model.encoder(src, torch.tensor([2, 2]))
+    assert outputs.shape == (2, 4, 16) and not outputs[:, 2:].any()
+
+
 def test_encoder_by_length_passes_gradients():
     torch.manual_seed(0)
     model = Seq2Seq(ModelConfig(src_vocab=30, tgt_vocab=30, emb=8, hidden=16, layers=1, dropout=0.0))

@@ -68,7 +68,8 @@ def main() -> None:
         padded += batch.tgt.size(0) * (batch.tgt.size(1) - 1)
     seconds = time.perf_counter() - began
     if not args.no_save:
-        ck = checkpoint.Checkpoint(model.eval().cpu(), src_vocab, tgt_vocab, TokenizerConfig(len(src_vocab), len(tgt_vocab)),
+        ck = checkpoint.Checkpoint(model.eval().cpu(), src_vocab, tgt_vocab,
+                                   TokenizerConfig(len(src_vocab), len(tgt_vocab)),
                                    info={"note": f"bench: {n} updates, batch {args.batch_size}"})
         checkpoint.save(ckpt_path(args.attention), ck)
     emit({"bench": "train_speed", "system": "ours", "attention": args.attention, "batch_size": args.batch_size,

@@ -39,11 +39,12 @@ class Checkpoint:
     optimizer: dict | None = None  # Adam state tensors, present in resumable checkpoints
 
 
-def fresh(pairs: list[tuple[str, str]], tok: TokenizerConfig, model: ModelConfig) -> Checkpoint:
-    """A new, untrained model with vocabularies trained on `pairs` (model vocab sizes are set from them)."""
+def fresh(pairs: list[tuple[str, str]], tok: TokenizerConfig, model: ModelConfig, seed: int = 1) -> Checkpoint:
+    """A new, untrained model with vocabularies trained on `pairs` (model vocab sizes are set from them),
+    its weights drawn from `seed` alone (the global random state is neither read nor changed)."""
     src, tgt = train_vocabs(pairs, tok)
-    cfg = dataclasses.replace(model, src_vocab=len(src), tgt_vocab=len(tgt))
-    return Checkpoint(Seq2Seq(cfg), src, tgt, tok)
+    cfg = dataclasses.replace(model, src_vocab=len(src), tgt_vocab=len(tgt), joint_vocab=tok.joint)
+    return Checkpoint(Seq2Seq(cfg, seed=seed), src, tgt, tok)
 
 
 def _uint8(data: bytes) -> torch.Tensor:
@@ -135,8 +136,8 @@ def load(path: str | Path) -> Checkpoint:
     if meta.get("format") != FORMAT:
         raise CheckpointError(f"{path}: not a Seq2Seq Playground checkpoint (format {meta.get('format')!r})")
     try:
-        cfg = ModelConfig.from_dict(json.loads(meta["model"]))
         tok = TokenizerConfig.from_dict(json.loads(meta["tokenizer"]))
+        cfg = ModelConfig.from_dict({"joint_vocab": tok.joint, **json.loads(meta["model"])})  # older files: no field
         train = json.loads(meta.get("train") or "null")
         progress = json.loads(meta.get("progress") or "null")
         info = json.loads(meta.get("info") or "{}")

@@ -14,6 +14,18 @@ class ConfigError(ValueError):
     """A configuration value is out of range; the message names the field."""
 
 
+# Upper bounds: a checkpoint or flag past these is refused before anything is allocated. They are far above
+# what a playground model needs (the shipped ones: vocab 6000-8000, emb 256, hidden 512, 2 layers).
+MAX_VOCAB = 64_000
+MAX_EMB = 2048
+MAX_HIDDEN = 4096
+MAX_LAYERS = 8
+MAX_BEAM = 64
+MAX_N_BEST = 64
+MAX_DECODE_LEN = 400
+MAX_SEED = 2**63 - 1
+
+
 def _require(ok: bool, message: str) -> None:
     if not ok:
         raise ConfigError(message)
@@ -56,11 +68,24 @@ class ModelConfig(_Serializable):
     layers: int = 2  # LSTM layers, encoder and decoder alike
     dropout: float = 0.2  # dropout on embeddings, between LSTM layers and before the output layer
     attention: str = "none"  # none (the classic context-vector model) | luong | bahdanau
-    tie_embeddings: bool = False  # share target embedding and output weights (and source, with a joint vocabulary)
+    tie_embeddings: bool = False  # share the target embedding with the output layer (and with the source
+    # embedding too when joint_vocab: the two sides then use one vocabulary, the same ids for the same pieces)
+    joint_vocab: bool = False  # source and target share one sentencepiece vocabulary
 
     def __post_init__(self):
-        for name in ("src_vocab", "tgt_vocab", "emb", "hidden", "layers"):
-            _require(getattr(self, name) >= 1, f"{name} must be >= 1, got {getattr(self, name)}")
+        limits = {"src_vocab": MAX_VOCAB, "tgt_vocab": MAX_VOCAB, "emb": MAX_EMB, "hidden": MAX_HIDDEN,
+                  "layers": MAX_LAYERS}
+        for name, top in limits.items():
+            value = getattr(self, name)
+            _require(isinstance(value, int) and not isinstance(value, bool),
+                     f"{name} must be an integer, got {value!r}")
+            _require(1 <= value <= top, f"{name} must be in [1, {top}], got {value}")
+        for name in ("tie_embeddings", "joint_vocab"):
+            _require(isinstance(getattr(self, name), bool), f"{name} must be true or false, got {getattr(self, name)!r}")
+        _require(isinstance(self.dropout, (int, float)) and not isinstance(self.dropout, bool),
+                 f"dropout must be a number, got {self.dropout!r}")
+        _require(not self.joint_vocab or self.src_vocab == self.tgt_vocab,
+                 f"a joint vocabulary has one size, got src_vocab {self.src_vocab} and tgt_vocab {self.tgt_vocab}")
         _require(0.0 <= self.dropout < 1.0, f"dropout must be in [0, 1), got {self.dropout}")
         _require(self.attention in ATTENTION_KINDS, f"attention must be one of {ATTENTION_KINDS}, got {self.attention!r}")
 
@@ -121,6 +146,11 @@ class TrainConfig(_Serializable):
         _require(0 <= self.teacher_forcing <= 1, f"teacher forcing must be in [0, 1], got {self.teacher_forcing}")
         _require(self.schedule in SCHEDULES, f"schedule must be one of {SCHEDULES}, got {self.schedule!r}")
         _require(self.schedule_k >= 0, f"schedule_k must be >= 0, got {self.schedule_k}")
+        _require(self.schedule != "exponential" or self.schedule_k < 1,
+                 f"the exponential schedule needs schedule_k in (0, 1) (ratio = k ** step), got {self.schedule_k}")
+        _require(self.schedule != "inverse-sigmoid" or self.schedule_k == 0 or self.schedule_k >= 1,
+                 f"the inverse-sigmoid schedule needs schedule_k >= 1 (ratio = k / (k + exp(step / k))), "
+                 f"got {self.schedule_k}")
         _require(self.patience >= 0, f"patience must be >= 0, got {self.patience}")
         _require(self.time_limit >= 0, f"time limit must be >= 0, got {self.time_limit}")
         _require(self.device in DEVICES, f"device must be one of {DEVICES}, got {self.device!r}")

@@ -172,15 +172,46 @@ class Decoder(nn.Module):
         return StepOutput(self.logits(pre.squeeze(1)), state, attn)
 
 
+def init_weights(model: nn.Module, seed: int) -> None:
+    """Draw every parameter from a generator seeded with `seed` (PyTorch's default scales; the global random
+    state is neither read nor changed): embeddings N(0, 1) with a zero <pad> row, LSTM and linear weights and
+    biases U(-1/sqrt(fan_in), 1/sqrt(fan_in)), the tied output bias zero."""
+    gen = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if name.endswith("embedding.weight"):
+                value = torch.randn(p.shape, generator=gen)
+                value[PAD] = 0.0
+            elif name.endswith("out_bias"):
+                value = torch.zeros(p.shape)
+            else:
+                fan_in = _fan_in(model, name, p)
+                value = torch.empty(p.shape).uniform_(-fan_in ** -0.5, fan_in ** -0.5, generator=gen)
+            p.copy_(value)
+
+
+def _fan_in(model: nn.Module, name: str, p: torch.Tensor) -> int:
+    """Inputs per output unit: a weight's second dimension; for a bias, its weight's (LSTM: the hidden size)."""
+    if p.dim() > 1:
+        return p.size(1)
+    if ".rnn." in f".{name}":
+        return model.cfg.hidden
+    weight = dict(model.named_parameters()).get(name.rsplit(".", 1)[0] + ".weight")
+    return weight.size(1) if weight is not None else p.size(0)
+
+
 class Seq2Seq(nn.Module):
-    def __init__(self, cfg: ModelConfig):
+    def __init__(self, cfg: ModelConfig, seed: int | None = None):
+        """`seed`: draw the initial weights from it alone (reproducible); None: PyTorch's global random state."""
         super().__init__()
         self.cfg = cfg
         tgt_emb = nn.Embedding(cfg.tgt_vocab, cfg.emb, padding_idx=PAD)
-        shared = cfg.tie_embeddings and cfg.src_vocab == cfg.tgt_vocab
+        shared = cfg.tie_embeddings and cfg.joint_vocab  # one vocabulary: the same id is the same piece
         src_emb = tgt_emb if shared else nn.Embedding(cfg.src_vocab, cfg.emb, padding_idx=PAD)
         self.encoder = Encoder(cfg, src_emb)
         self.decoder = Decoder(cfg, tgt_emb)
+        if seed is not None:
+            init_weights(self, seed)
 
     def encode(self, src: torch.Tensor, src_len: torch.Tensor) -> Encoded:
         """src (batch, src_len) ids, src_len (batch,) -> Encoded."""

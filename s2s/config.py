@@ -1,6 +1,7 @@
 """Frozen, validated configuration dataclasses for the model, decoding and training."""
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, fields
 
 ATTENTION_KINDS = ("none", "luong", "bahdanau")
@@ -148,9 +149,12 @@ class TrainConfig(_Serializable):
         _require(self.schedule_k >= 0, f"schedule_k must be >= 0, got {self.schedule_k}")
         _require(self.schedule != "exponential" or self.schedule_k < 1,
                  f"the exponential schedule needs schedule_k in (0, 1) (ratio = k ** step), got {self.schedule_k}")
-        _require(self.schedule != "inverse-sigmoid" or self.schedule_k == 0 or self.schedule_k >= 1,
-                 f"the inverse-sigmoid schedule needs schedule_k >= 1 (ratio = k / (k + exp(step / k))), "
+        _require(self.schedule != "inverse-sigmoid" or self.schedule_k == 0 or 1 <= self.schedule_k <= 1e6,
+                 f"the inverse-sigmoid schedule needs schedule_k in [1, 1e6] (ratio = k / (k + exp(step / k))), "
                  f"got {self.schedule_k}")
+        _require(self.schedule in ("exponential", "inverse-sigmoid") or self.schedule_k == 0,
+                 f"schedule_k applies to the exponential and inverse-sigmoid schedules only, not {self.schedule}")
+        _require(math.isfinite(self.lr), f"learning rate must be finite, got {self.lr}")
         _require(self.patience >= 0, f"patience must be >= 0, got {self.patience}")
         _require(self.time_limit >= 0, f"time limit must be >= 0, got {self.time_limit}")
         _require(self.device in DEVICES, f"device must be one of {DEVICES}, got {self.device!r}")

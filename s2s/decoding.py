@@ -6,6 +6,7 @@ what the UI draws: tokens, per-token log-probabilities, the top candidates of ev
 from __future__ import annotations
 
 import math
+import secrets
 from dataclasses import dataclass, field
 
 import torch
@@ -193,23 +194,40 @@ def _mask_specials_(scores: torch.Tensor) -> torch.Tensor:
     return scores.index_fill_(-1, torch.tensor([PAD, SOS], device=scores.device), float("-inf"))
 
 
-def _choose(logits: torch.Tensor, cfg: DecodeConfig, generator) -> tuple[torch.Tensor, torch.Tensor]:
+def greedy_tokens(scores: torch.Tensor) -> torch.Tensor:
+    """The greedy choice: (rows, vocab) logits or log-probs -> (rows,) the most likely token that is not <pad> or
+    <sos>. Greedy search, the Exposure tab's free running and scheduled-sampling training all choose with this."""
+    return mask_specials(scores).argmax(-1)
+
+
+def draw(probs: torch.Tensor, generators: list[torch.Generator], copies: int) -> torch.Tensor:
+    """One token per row of probs (rows, vocab), rows = len(generators) * copies: sentence i's `copies` rows
+    use generators[i] alone (uniforms drawn on the CPU, inverse CDF), so a seeded sentence draws the same
+    whatever other sentences share its batch, and on any device."""
+    uniform = torch.cat([torch.rand(copies, generator=g, dtype=torch.float64) for g in generators])
+    cdf = probs.double().cumsum(-1)
+    target = (uniform.to(probs.device) * cdf[:, -1]).unsqueeze(1)  # < total mass: lands on a token with p > 0
+    return torch.searchsorted(cdf, target, right=True).squeeze(1).clamp_(max=probs.size(-1) - 1)
+
+
+def _choose(logits: torch.Tensor, cfg: DecodeConfig, generators, copies: int) -> tuple[torch.Tensor, torch.Tensor]:
     """(tokens (rows,), log of the distribution they were chosen from (rows, vocab))."""
     if cfg.strategy == "sample":
         dist = sampling_logits(mask_specials(logits), cfg).log_softmax(-1)
-        return torch.multinomial(dist.exp(), 1, generator=generator).squeeze(1), dist
+        return draw(dist.exp(), generators, copies), dist
     dist = _mask_specials_(logits.log_softmax(-1))
     return dist.argmax(-1), dist
 
 
-def _run_free(model: Seq2Seq, begin: _Start, cfg: DecodeConfig, generator) -> list[Hypothesis]:
-    """Greedy or sampling from `begin` until every row has produced <eos> or max_len is reached."""
+def _run_free(model: Seq2Seq, begin: _Start, cfg: DecodeConfig, generators=None, copies: int = 1) -> list[Hypothesis]:
+    """Greedy or sampling from `begin` until every row has produced <eos> or max_len is reached.
+    Sampling: `generators` has one generator per sentence, each sentence has `copies` consecutive rows."""
     state, prev, records = begin.state, begin.prev, begin.records
     done, enc, live = prev == EOS, begin.enc, None  # live: the rows still computed (None: all)
     for _ in range(len(records.tokens), cfg.max_len):
         out = model.step(prev, state, enc)
         logits = out.logits.float()
-        tokens, dist = _choose(logits, cfg, generator)
+        tokens, dist = _choose(logits, cfg, generators, copies)
         tokens = tokens.masked_fill(done if live is None else done.index_select(0, live), PAD)
         # greedy: dist is the model's log-softmax with <pad>/<sos> at -inf, which are never chosen, so it gives the
         # same token log-probabilities as a second log_softmax would (rows already done are cut off later)
@@ -244,19 +262,17 @@ def _free_hypotheses(records: _Records) -> list[Hypothesis]:
     return hyps
 
 
-def _generator(cfg: DecodeConfig, device) -> torch.Generator | None:
-    if cfg.strategy != "sample" or cfg.seed is None:
-        return None
-    gen = torch.Generator(device=device)
-    gen.manual_seed(cfg.seed)
-    return gen
+def sentence_generators(seed: int | None, batch: int) -> list[torch.Generator]:
+    """One CPU generator per sentence, all seeded with `seed` (a sentence's samples depend on the seed and the
+    sentence only), or each from fresh OS entropy when `seed` is None (never the global random state)."""
+    return [torch.Generator().manual_seed(secrets.randbits(63) if seed is None else seed) for _ in range(batch)]
 
 
 def sample_many(model, src, src_len, cfg: DecodeConfig, prefix=None) -> list[Result]:
     """cfg.n_best samples per sentence, drawn in one batch; hypotheses sorted by log-probability."""
     n = cfg.n_best
     begin = start(model, src, src_len, cfg, prefix, copies=n)
-    hyps = _run_free(model, begin, cfg, _generator(cfg, src.device))
+    hyps = _run_free(model, begin, cfg, sentence_generators(cfg.seed, src.size(0)), n)
     groups = [hyps[i * n:(i + 1) * n] for i in range(src.size(0))]
     return [Result(sorted(g, key=lambda h: -h.score)) for g in groups]
 
@@ -264,7 +280,8 @@ def sample_many(model, src, src_len, cfg: DecodeConfig, prefix=None) -> list[Res
 # ---------------------------------------------------------------- beam search: expand / select / finalize
 
 def length_penalty(length: int, alpha: float) -> float:
-    """GNMT length penalty ((5 + length) / 6) ** alpha."""
+    """GNMT length penalty ((5 + length) / 6) ** alpha. A hypothesis's score is its log-probability divided by
+    this, where both count every target token it has: a forced prefix and the final <eos> included."""
     return ((5.0 + length) / 6.0) ** alpha
 
 
@@ -279,6 +296,7 @@ class _Beam:
     logps: list = field(default_factory=list)  # per step, (batch, k) log-probability of that token
     finished: list = field(default_factory=list)  # per sentence: (norm score, raw score, step, parent slot)
     trees: list = field(default_factory=list)  # per sentence: list[BeamStep]
+    n_prefix: int = 0  # forced tokens before the search: part of every hypothesis's score and length
 
 
 def _expand(beam: _Beam, logp: torch.Tensor, active: torch.Tensor | None = None):
@@ -340,7 +358,8 @@ def _finish_eos(beam: _Beam, scores, parents, is_eos, step: int, alpha: float) -
     found = (is_eos[:, :k] & (scores[:, :k] > float("-inf"))).nonzero().tolist()
     for b, rank in found:
         raw = scores[b, rank].item()
-        beam.finished[b].append((raw / length_penalty(step + 1, alpha), raw, step, int(parents[b, rank])))
+        length = beam.n_prefix + step + 1
+        beam.finished[b].append((raw / length_penalty(length, alpha), raw, step, int(parents[b, rank])))
 
 
 def _tree_step(scores, parents, tokens, kept) -> BeamStep:
@@ -394,7 +413,7 @@ def beam_search(model: Seq2Seq, src, src_len, cfg: DecodeConfig, prefix=None, ke
         prefix_logp = torch.stack(begin.records.logprobs, 1).sum(1).view(batch, k)[:, 0]
     scores = torch.full((batch, k), float("-inf"), device=src.device)
     scores[:, 0] = prefix_logp
-    beam = _Beam(k, scores, finished=[[] for _ in range(batch)], trees=[[] for _ in range(batch)])
+    beam = _Beam(k, scores, finished=[[] for _ in range(batch)], trees=[[] for _ in range(batch)], n_prefix=n_prefix)
     state, prev, done = begin.state, begin.prev, [False] * batch
     enc, active = begin.enc, None  # active: the sentences still searched (None: all)
     for step in range(cfg.max_len - n_prefix):
@@ -424,7 +443,8 @@ def _finalize(beam: _Beam, records: _Records, cfg: DecodeConfig, n_prefix: int, 
     for b in range(len(done)):
         entries = [(n, r, s, p, EOS) for n, r, s, p in beam.finished[b]]
         if not done[b]:
-            entries += [(final_scores[b][j] / length_penalty(last + 1, cfg.length_penalty), final_scores[b][j],
+            penalty = length_penalty(n_prefix + last + 1, cfg.length_penalty)
+            entries += [(final_scores[b][j] / penalty, final_scores[b][j],
                          last + 1, j, None) for j in range(beam.k) if final_scores[b][j] > float("-inf")]
         entries.sort(key=lambda e: -e[0])
         hyps = [_hypothesis(beam, b, e, records, lists, n_prefix) for e in entries[:cfg.n_best]]
@@ -445,7 +465,7 @@ def decode(model: Seq2Seq, src: torch.Tensor, src_len: torch.Tensor, cfg: Decode
     if cfg.strategy == "sample":
         return sample_many(model, src, src_len, cfg, prefix)
     begin = start(model, src, src_len, cfg, prefix)
-    return [Result([h]) for h in _run_free(model, begin, cfg, None)]
+    return [Result([h]) for h in _run_free(model, begin, cfg)]
 
 
 # ---------------------------------------------------------------- teacher-forced scoring and free running
@@ -456,7 +476,7 @@ class Scored:
 
     gold: list[int]  # the reference tokens y1 .. yn <eos>
     gold_logprobs: list[float]  # log p(gold token) at every step
-    choices: list[int]  # the model's own argmax at every step
+    choices: list[int]  # the model's own greedy choice at every step (never <pad> or <sos>)
     steps: list[Step]  # top candidates (token = gold)
 
 
@@ -471,8 +491,8 @@ def score_reference(model: Seq2Seq, src, src_len, tgt: torch.Tensor, record_top:
 
 @torch.inference_mode()
 def free_running(model: Seq2Seq, src, src_len, tgt: torch.Tensor, record_top: int = 10) -> list[Scored]:
-    """No teacher: the model is fed its own greedy choices for as many steps as the reference has,
-    and at each step we read the probability it gives the gold token."""
+    """No teacher: the model is fed its own greedy choices (`greedy_tokens`, exactly as greedy search) for as many
+    steps as the reference has, and at each step we read the probability it gives the gold token."""
     enc = model.encode(src, src_len)
     state, prev = model.init_state(enc), tgt[:, 0]
     logps, atts = [], []
@@ -480,7 +500,7 @@ def free_running(model: Seq2Seq, src, src_len, tgt: torch.Tensor, record_top: in
         out = model.step(prev, state, enc)
         logps.append(out.logits.float().log_softmax(-1))
         atts.append(out.attention)
-        prev, state = logps[-1].argmax(-1), out.state
+        prev, state = greedy_tokens(logps[-1]), out.state
     attention = None if atts[0] is None else torch.stack(atts, 1)
     return _scored(torch.stack(logps, 1), tgt[:, 1:], attention, record_top)
 
@@ -491,7 +511,7 @@ def _scored(logp: torch.Tensor, gold: torch.Tensor, attention, record_top: int) 
     for t in range(gold.size(1)):
         records.add(logp[:, t], logp[:, t], gold[:, t], None if attention is None else attention[:, t], record_top)
     lists = records.as_lists()
-    choices = logp.argmax(-1).tolist()
+    choices = greedy_tokens(logp.flatten(0, 1)).view(logp.shape[:2]).tolist()
     out = []
     for row, tokens in enumerate(gold.tolist()):
         n = sum(1 for t in tokens if t != PAD)

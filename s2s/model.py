@@ -54,12 +54,52 @@ def _lstm(cfg: ModelConfig) -> nn.LSTM:
     return nn.LSTM(cfg.emb, cfg.hidden, cfg.layers, batch_first=True, dropout=cfg.dropout if cfg.layers > 1 else 0.0)
 
 
-class Encoder(nn.Module):
+def dropout(x: torch.Tensor, p: float, training: bool, gen: torch.Generator | None) -> torch.Tensor:
+    """Inverted dropout; the mask is drawn from `gen` when given (reproducible training), else from the
+    global random state (as nn.Dropout)."""
+    if not training or p == 0.0:
+        return x
+    if gen is None:
+        return nn.functional.dropout(x, p, True)
+    return x * torch.empty_like(x).bernoulli_(1.0 - p, generator=gen).div_(1.0 - p)
+
+
+class _Recurrent(nn.Module):
+    """What the encoder and decoder share: an embedding, dropout, a stacked LSTM, and the training-time
+    dropout generator (set by the trainer through `Seq2Seq.dropout_generator`)."""
+
     def __init__(self, cfg: ModelConfig, embedding: nn.Embedding):
         super().__init__()
         self.embedding = embedding
-        self.dropout = nn.Dropout(cfg.dropout)
+        self.p = cfg.dropout
         self.rnn = _lstm(cfg)
+        self.gen: torch.Generator | None = None
+
+    def drop(self, x: torch.Tensor) -> torch.Tensor:
+        return dropout(x, self.p, self.training, self.gen)
+
+    def lstm(self, x: torch.Tensor, state: State | None = None) -> tuple[torch.Tensor, State]:
+        """The stacked LSTM over x (batch, T, emb). In training with a generator and several layers, the layers
+        run one by one with dropout between them drawn from that generator (same weights, same maths)."""
+        rnn = self.rnn
+        if self.gen is None or not self.training or rnn.num_layers == 1 or rnn.dropout == 0:
+            return rnn(x, state)
+        if state is None:
+            zeros = x.new_zeros(rnn.num_layers, x.size(0), rnn.hidden_size)
+            state = (zeros, zeros)
+        hs, cs = [], []
+        for layer in range(rnn.num_layers):
+            if layer:
+                x = dropout(x, rnn.dropout, True, self.gen)
+            weights = [getattr(rnn, f"{n}_l{layer}") for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
+            hx = (state[0][layer:layer + 1], state[1][layer:layer + 1])
+            x, h, c = torch.lstm(x, hx, weights, True, 1, 0.0, True, False, True)
+            hs.append(h)
+            cs.append(c)
+        return x, (torch.cat(hs), torch.cat(cs))
+
+
+class Encoder(_Recurrent):
 
     def forward(self, src: torch.Tensor, src_len: torch.Tensor) -> tuple[torch.Tensor, State]:
         """src shape (batch, src_len) -> outputs (batch, src_len, hidden), final (h, c).
@@ -67,11 +107,11 @@ class Encoder(nn.Module):
         The final state is each sentence's own, at its last token, never at padding: sentences of equal length
         run together in one fused call each (length-bucketed batches hold one or two lengths); batches with
         many lengths are packed instead (packed sequences run step by step, several times slower on CPU)."""
-        x = self.dropout(self.embedding(src))
+        x = self.drop(self.embedding(src))
         distinct = sorted(set(src_len.tolist()))
         if distinct == [src.size(1)]:  # no padding (e.g. one sentence)
-            return self.rnn(x)
-        if len(distinct) <= MAX_LENGTH_GROUPS:
+            return self.lstm(x)
+        if len(distinct) <= MAX_LENGTH_GROUPS or (self.training and self.gen is not None):
             return self._by_length(x, src_len, distinct)
         packed = pack_padded_sequence(x, src_len.cpu(), batch_first=True, enforce_sorted=False)
         out, state = self.rnn(packed)  # h0 = c0 = 0
@@ -84,8 +124,8 @@ class Encoder(nn.Module):
         out = x.new_zeros(batch, x.size(1), hidden)
         h, c = x.new_zeros(layers, batch, hidden), x.new_zeros(layers, batch, hidden)
         for length in distinct:
-            rows = (src_len == length).nonzero().squeeze(1)
-            part, (ph, pc) = self.rnn(x.index_select(0, rows)[:, :length])
+            rows = (src_len == length).nonzero().squeeze(1).to(x.device)  # src_len stays on the CPU
+            part, (ph, pc) = self.lstm(x.index_select(0, rows)[:, :length])
             out = out.index_copy(0, rows, nn.functional.pad(part, (0, 0, 0, x.size(1) - length)))
             h, c = h.index_copy(1, rows, ph), c.index_copy(1, rows, pc)
         return out, (h, c)
@@ -117,12 +157,9 @@ class Attention(nn.Module):
         return torch.bmm(weights, values), weights
 
 
-class Decoder(nn.Module):
+class Decoder(_Recurrent):
     def __init__(self, cfg: ModelConfig, embedding: nn.Embedding):
-        super().__init__()
-        self.embedding = embedding
-        self.dropout = nn.Dropout(cfg.dropout)
-        self.rnn = _lstm(cfg)
+        super().__init__(cfg, embedding)
         self.attention = Attention(cfg.attention, cfg.hidden) if cfg.attention != "none" else None
         self.combine = nn.Linear(2 * cfg.hidden, cfg.hidden, bias=False) if self.attention else None
         self.tied = cfg.tie_embeddings
@@ -139,24 +176,24 @@ class Decoder(nn.Module):
 
     def logits(self, pre: torch.Tensor) -> torch.Tensor:
         """pre-output (..., hidden) -> logits (..., tgt_vocab)."""
-        pre = self.dropout(pre)
+        pre = self.drop(pre)
         if self.tied:
             return nn.functional.linear(self.project(pre), self.embedding.weight, self.out_bias)
         return self.out(pre)
 
     def run(self, tgt_in: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
         """All steps in one LSTM call: tgt_in (batch, T) -> outputs (batch, T, hidden), final (h, c)."""
-        return self.rnn(self.dropout(self.embedding(tgt_in)), state)
+        return self.lstm(self.drop(self.embedding(tgt_in)), state)
 
     def cell_step(self, prev: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
         """One step as per-layer LSTM cells on the same weights (2-5x less overhead than nn.LSTM at length 1).
 
         prev (batch,) -> output (batch, hidden). Dropout between layers as in nn.LSTM when training."""
-        x = self.dropout(self.embedding(prev))
+        x = self.drop(self.embedding(prev))
         hs, cs = [], []
         for layer in range(self.rnn.num_layers):
             if layer:
-                x = nn.functional.dropout(x, self.rnn.dropout, self.training)
+                x = dropout(x, self.rnn.dropout, self.training, self.gen)
             weights = [getattr(self.rnn, f"{n}_l{layer}") for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
             h, c = torch.lstm_cell(x, (state[0][layer], state[1][layer]), *weights)
             hs.append(h)
@@ -212,6 +249,15 @@ class Seq2Seq(nn.Module):
         self.decoder = Decoder(cfg, tgt_emb)
         if seed is not None:
             init_weights(self, seed)
+
+    @property
+    def dropout_generator(self) -> torch.Generator | None:
+        """The generator dropout masks are drawn from in training (None: the global random state)."""
+        return self.encoder.gen
+
+    @dropout_generator.setter
+    def dropout_generator(self, gen: torch.Generator | None) -> None:
+        self.encoder.gen = self.decoder.gen = gen
 
     def encode(self, src: torch.Tensor, src_len: torch.Tensor) -> Encoded:
         """src (batch, src_len) ids, src_len (batch,) -> Encoded."""

@@ -13,10 +13,16 @@ from typing import Callable
 import torch
 from torch import nn
 
-from .config import TrainConfig
+from .config import ConfigError, TrainConfig
 from .data import Batch, Example, bucketed_batches
+from .decoding import greedy_tokens
 from .model import Seq2Seq
-from .tokenizer import PAD
+from .tokenizer import PAD, SOS
+
+
+class NonFiniteLoss(RuntimeError):
+    """The loss or the weights became NaN/Inf (e.g. a learning rate far too high): training stops before any
+    update or checkpoint with broken weights."""
 
 
 @dataclass
@@ -48,36 +54,64 @@ class Progress:
 
 def pick_device(name: str) -> torch.device:
     if name == "cuda" and not torch.cuda.is_available():
-        raise ValueError("device cuda requested but CUDA is not available")
+        raise ConfigError("device cuda requested but CUDA is not available on this machine (use --device cpu)")
     return torch.device("cuda" if name == "cuda" or (name == "auto" and torch.cuda.is_available()) else "cpu")
 
 
 def teacher_forcing_ratio(cfg: TrainConfig, step: int, total: int) -> float:
-    """Probability of feeding the gold token at update `step` of `total` (Bengio et al. 2015 schedules).
+    """Probability of feeding the gold token at update `step` (0-based) of `total` (Bengio et al. 2015).
 
-    Decaying schedules start at 1 and fall towards the floor `cfg.teacher_forcing`."""
-    floor, x = cfg.teacher_forcing, min(1.0, step / max(1, total))
+    Decaying schedules start at exactly 1.0 at the first update, never increase, and reach the floor
+    `cfg.teacher_forcing` exactly at the last update (step total - 1); a run of one update has only its first.
+    The exponential (k ** i) and inverse-sigmoid (k / (k + exp(i / k))) curves are rescaled to run from 1 to the
+    floor over the run, so their shape, not their units, depends on `schedule_k`."""
+    floor, last = cfg.teacher_forcing, max(0, total - 1)
     if cfg.schedule == "constant":
         return floor
-    if cfg.schedule == "linear":
-        return max(floor, 1.0 - (1.0 - floor) * x)
-    if cfg.schedule == "exponential":
-        k = cfg.schedule_k or 0.01 ** (1.0 / max(1, total))  # reaches 0.01 at the end by default
-        return max(floor, k ** step)
-    k = cfg.schedule_k or _inverse_sigmoid_k(total)
-    return max(floor, k / (k + math.exp(min(step / k, 700.0))))
+    if step <= 0 or last == 0:
+        return 1.0
+    if step >= last:
+        return floor
+    decay = _decay(cfg.schedule, cfg.schedule_k, step, last)  # 1 at the first update, 0 at the last
+    return min(1.0, max(floor, 1.0 - (1.0 - floor) * (1.0 - decay)))
 
 
-def _inverse_sigmoid_k(total: int) -> float:
-    """k for k / (k + exp(i / k)) to cross 0.5 half way: solve k ln k = total / 2."""
-    k = 2.0
-    for _ in range(50):
-        k = max(1.0001, (total / 2) / math.log(k))
-    return k
+def _decay(schedule: str, k: float, step: int, last: int) -> float:
+    """The schedule's curve at `step` in (0, last), rescaled so that it is 1 at step 0 and 0 at `last`."""
+    if schedule == "linear":
+        return 1.0 - step / last
+    if schedule == "exponential":
+        k = k or 0.01 ** (1.0 / last)  # by default k ** last = 0.01
+        curve = lambda i: k ** i  # noqa: E731
+    else:
+        k = k or _inverse_sigmoid_k(last)
+        curve = lambda i: k / (k + math.exp(min(i / k, 700.0)))  # noqa: E731
+    top, bottom = curve(0), curve(last)
+    return (curve(step) - bottom) / (top - bottom) if top > bottom else 1.0 - step / last
+
+
+def _inverse_sigmoid_k(last: int) -> float:
+    """The default k: the unscaled curve k / (k + exp(i / k)) crosses 0.5 half way when k ln k = last / 2.
+    Solved by bisection on [1, last + 2] (k ln k is increasing there, 0 at k = 1)."""
+    low, high = 1.0, last + 2.0
+    for _ in range(100):
+        mid = (low + high) / 2
+        low, high = (mid, high) if mid * math.log(mid) < last / 2 else (low, mid)
+    return low
 
 
 def _loss(logits: torch.Tensor, gold: torch.Tensor, smoothing: float) -> torch.Tensor:
-    return nn.functional.cross_entropy(logits.float(), gold, label_smoothing=smoothing)
+    """Cross-entropy averaged over target tokens. With label smoothing ε the target distribution is
+    (1 - ε) on the gold token plus ε spread evenly over the tokens the model can emit: every token except
+    <pad> and <sos> (as JoeyNMT and the Annotated Transformer do), never onto tokens it is never asked for."""
+    logp = logits.float().log_softmax(-1)
+    nll = -logp.gather(-1, gold.unsqueeze(-1)).squeeze(-1)
+    if not smoothing:
+        return nll.mean()
+    emittable = torch.ones(logp.size(-1), dtype=torch.bool, device=logp.device)
+    emittable[[PAD, SOS]] = False
+    uniform = -logp[:, emittable].mean(-1)
+    return ((1.0 - smoothing) * nll + smoothing * uniform).mean()
 
 
 def teacher_forced_loss(model: Seq2Seq, batch: Batch, smoothing: float = 0.0) -> torch.Tensor:
@@ -92,7 +126,8 @@ def teacher_forced_loss(model: Seq2Seq, batch: Batch, smoothing: float = 0.0) ->
 def scheduled_sampling_loss(model: Seq2Seq, batch: Batch, ratio: float, smoothing: float,
                             gen: torch.Generator) -> torch.Tensor:
     """Step by step; each token (per step, per sentence) is the gold one with probability `ratio`,
-    else the model's own previous argmax."""
+    else the model's own previous choice, exactly as greedy search would make it (`greedy_tokens`).
+    The coin flips come from `gen` (a CPU generator), so CPU and GPU runs flip the same coins."""
     enc = model.encode(batch.src, batch.src_len)
     state, prev, logits = model.init_state(enc), batch.tgt[:, 0], []
     for t in range(1, batch.tgt.size(1)):
@@ -100,7 +135,7 @@ def scheduled_sampling_loss(model: Seq2Seq, batch: Batch, ratio: float, smoothin
         logits.append(out.logits)
         gold = batch.tgt[:, t]
         use_gold = torch.rand(gold.shape, generator=gen).to(gold.device) < ratio
-        prev, state = torch.where(use_gold, gold, out.logits.argmax(-1).detach()), out.state
+        prev, state = torch.where(use_gold, gold, greedy_tokens(out.logits.detach())), out.state
     gold = batch.tgt[:, 1:]
     mask = gold != PAD
     return _loss(torch.stack(logits, 1)[mask], gold[mask], smoothing)
@@ -120,28 +155,60 @@ def evaluate_loss(model: Seq2Seq, batches: list[Batch], device) -> float:
     return total / max(1, count)
 
 
+def update_seed(seed: int, step: int) -> int:
+    """The seed of update `step`: dropout masks and scheduled-sampling coins of each update depend on
+    (seed, step) alone, so a resumed run draws exactly what an uninterrupted one would."""
+    return (seed * 1_000_003 + step) % (2**63 - 1)
+
+
 class Trainer:
+    """Trains `model` in place. Uses its own random generators (weights are drawn by the caller, see
+    `Seq2Seq(cfg, seed=...)`; the data order comes from `random.Random(seed + epoch)`): it never reads or changes
+    the global random state or the thread count, so it can run beside other work in one process."""
+
     def __init__(self, model: Seq2Seq, cfg: TrainConfig, progress: Progress | None = None):
         self.cfg = cfg
         self.device = pick_device(cfg.device)
         self.model = model.to(self.device)
         self.optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr, fused=True)  # one kernel for all parameters
         self.progress = progress or Progress()
-        self.gen = torch.Generator().manual_seed(cfg.seed)
+        self.gen = torch.Generator()  # scheduled-sampling coins (CPU)
+        self.dropout_gen = torch.Generator(device=self.device)  # dropout masks, on the model's device
         self.amp = self.device.type == "cuda"
+
+    def _seed_update(self, step: int) -> None:
+        seed = update_seed(self.cfg.seed, step)
+        self.gen.manual_seed(seed)
+        self.dropout_gen.manual_seed(seed)
 
     def _update(self, batch: Batch, ratio: float) -> float:
         self.model.train()
-        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.amp):
-            if ratio >= 1.0:
-                loss = teacher_forced_loss(self.model, batch, self.cfg.label_smoothing)
-            else:
-                loss = scheduled_sampling_loss(self.model, batch, ratio, self.cfg.label_smoothing, self.gen)
+        self._seed_update(self.progress.step)
+        self.model.dropout_generator = self.dropout_gen
+        try:
+            with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.amp):
+                if ratio >= 1.0:
+                    loss = teacher_forced_loss(self.model, batch, self.cfg.label_smoothing)
+                else:
+                    loss = scheduled_sampling_loss(self.model, batch, ratio, self.cfg.label_smoothing, self.gen)
+        finally:
+            self.model.dropout_generator = None
+        value = loss.item()
+        if not math.isfinite(value):
+            raise NonFiniteLoss(f"training loss became {value} at update {self.progress.step + 1}: "
+                                f"lower the learning rate (now {self.cfg.lr:g}); no checkpoint was written with it")
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.clip)
         self.optimizer.step()
-        return loss.item()
+        return value
+
+    def check_finite(self) -> None:
+        """Raise NonFiniteLoss when any weight is NaN/Inf (checked before every validation, hence every save)."""
+        with torch.no_grad():
+            if not all(bool(torch.isfinite(p).all()) for p in self.model.parameters()):
+                raise NonFiniteLoss(f"the weights became NaN/Inf by update {self.progress.step}: lower the "
+                                    f"learning rate (now {self.cfg.lr:g}); no checkpoint was written with them")
 
     def total_steps(self, n_batches: int) -> int:
         total = self.cfg.epochs * n_batches
@@ -149,9 +216,10 @@ class Trainer:
 
     def fit(self, train: list[Example], valid: list[Example], on_event: Callable[[Event], None] = lambda e: None,
             should_stop: Callable[[], bool] = lambda: False) -> Progress:
-        """Train until the epochs, step cap, time limit, early stopping or `should_stop` end it."""
-        if self.cfg.threads:
-            torch.set_num_threads(self.cfg.threads)
+        """Train until the epochs, step cap, time limit, early stopping or `should_stop` end it.
+
+        Validation runs after every epoch, every `eval_every` updates, and once more at the end when updates
+        were made since the last one (so `keep best` sees them). Early stopping counts validations."""
         valid_batches = bucketed_batches(valid, self.cfg.batch_size)
         run = _Run(self, train, valid_batches, on_event, should_stop)
         return run.go()
@@ -192,7 +260,11 @@ class _Run:
 
     def validate(self) -> None:
         p = self.t.progress
+        self.t.check_finite()
         valid_loss = evaluate_loss(self.t.model, self.valid, self.t.device) if self.valid else math.nan
+        if self.valid and not math.isfinite(valid_loss):
+            raise NonFiniteLoss(f"validation loss became {valid_loss} at update {p.step}: lower the learning rate "
+                                f"(now {self.t.cfg.lr:g}); no checkpoint was written with it")
         improved = valid_loss < p.best_valid or not self.valid
         p.best_valid = min(p.best_valid, valid_loss) if self.valid else p.best_valid
         p.bad_evals = 0 if improved else p.bad_evals + 1
@@ -222,7 +294,6 @@ class _Run:
 
     def go(self) -> Progress:
         cfg, p = self.t.cfg, self.t.progress
-        torch.manual_seed(cfg.seed + p.epoch)
         reason = ""
         while p.epoch < cfg.epochs and not reason:
             batches = bucketed_batches(self.train, cfg.batch_size, random.Random(cfg.seed + p.epoch))
@@ -233,5 +304,7 @@ class _Run:
                 self.validate()
                 self.event("epoch")
                 reason = self.stop_reason()
+        if not p.history or p.history[-1][0] != p.step:  # updates since the last validation (cut mid-epoch)
+            self.validate()
         self.event("done", reason=reason or "epochs done")
         return p

@@ -43,17 +43,15 @@ def test_beam_of_one_equals_greedy(model_name, request):
 
 
 @pytest.mark.parametrize("alpha", [0.0, 1.0])
-def test_beam_scores_sorted_and_never_worse_than_greedy(reverse_model, alpha):
+def test_beam_scores_sorted_and_finished(reverse_model, alpha):
+    """(A narrow beam is not guaranteed to beat greedy; exact search is, see test_search_properties.py.)"""
     batch = _batch(16, 3)
     cfg = DecodeConfig(strategy="beam", beam_size=5, n_best=5, length_penalty=alpha)
     beam = decode(reverse_model, batch.src, batch.src_len, cfg)
-    greedy = decode(reverse_model, batch.src, batch.src_len, DecodeConfig())
-    for b, g in zip(beam, greedy):
+    for b in beam:
         scores = [h.score for h in b.hypotheses]
         assert len(scores) == 5 and scores == sorted(scores, reverse=True)
         assert b.hypotheses[0].tokens[-1] == EOS
-        if alpha == 0.0:
-            assert b.hypotheses[0].logprob >= g.hypotheses[0].logprob - 1e-4
 
 
 def test_beam_hypothesis_records_are_consistent(reverse_model):

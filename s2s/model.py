@@ -242,13 +242,20 @@ class Seq2Seq(nn.Module):
         """`seed`: draw the initial weights from it alone (reproducible); None: PyTorch's global random state."""
         super().__init__()
         self.cfg = cfg
+        if seed is None:
+            self._build(cfg)
+            return
+        with torch.device("meta"):  # no default initialisation: it would draw from the global random state
+            self._build(cfg)
+        self.to_empty(device="cpu")
+        init_weights(self, seed)
+
+    def _build(self, cfg: ModelConfig) -> None:
         tgt_emb = nn.Embedding(cfg.tgt_vocab, cfg.emb, padding_idx=PAD)
         shared = cfg.tie_embeddings and cfg.joint_vocab  # one vocabulary: the same id is the same piece
         src_emb = tgt_emb if shared else nn.Embedding(cfg.src_vocab, cfg.emb, padding_idx=PAD)
         self.encoder = Encoder(cfg, src_emb)
         self.decoder = Decoder(cfg, tgt_emb)
-        if seed is not None:
-            init_weights(self, seed)
 
     @property
     def dropout_generator(self) -> torch.Generator | None:

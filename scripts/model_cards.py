@@ -45,6 +45,16 @@ HISTORY = {  # how each run ended: facts from runs/<name>.log that the checkpoin
 }
 
 
+LOSS = ("- Loss: cross-entropy averaged over target tokens with label smoothing 0.1 as implemented when it was "
+        "trained (before 2026-11-29): the 0.1 was spread over the whole vocabulary, <pad> and <sos> included. The "
+        "current code spreads it over the tokens the model can emit only; the checkpoint was not retrained with it "
+        "(no validation comparison has been run yet).")
+OLD_SCHEDULED_SAMPLING = ("- Scheduled sampling as implemented then: the fed-back token was the model's unmasked argmax "
+                          "(it could be <pad> or <sos>; the current code feeds greedy search's choice), and the "
+                          "inverse-sigmoid ratio started at 0.991 and reached its 0.5 floor at update 539 of 1,077 "
+                          "(the current schedule starts at exactly 1 and reaches the floor at the last update).")
+
+
 def card(path: Path, results: dict) -> str:
     ckpt = checkpoint.load(path)
     cfg, tok, train, info = ckpt.model.cfg, ckpt.tokenizer, ckpt.train, ckpt.info
@@ -70,6 +80,8 @@ def card(path: Path, results: dict) -> str:
         + (f" Fine-tuned from `{info['fine_tuned_from']}`." if info.get("fine_tuned_from") else "")
         if progress else "- Training progress: n/a",
         f"- {HISTORY[path.stem]}" if path.stem in HISTORY else "",
+        LOSS if train and train.label_smoothing else "",
+        OLD_SCHEDULED_SAMPLING if train and train.schedule != "constant" else "",
         "", f"Scores on {res['split'] if res else 'the test split'} (sacreBLEU, cased, detokenized, 13a):", "",
         "| decoding | BLEU | chrF |", "|---|---|---|", scores,
     ]

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 import torch
+import torch.distributed as dist
 from torch import nn
 
 from .config import ConfigError, TrainConfig
@@ -155,6 +156,70 @@ def evaluate_loss(model: Seq2Seq, batches: list[Batch], device) -> float:
     return total / max(1, count)
 
 
+def epoch_batches(train, batch_size: int, seed: int):
+    """The batches of one epoch, in order: bucketed_batches for a list of Examples, or the lazy batches of a
+    corpus read from disk (`s2s.shards.ShardedCorpus`). Both are seeded by `seed` alone."""
+    if isinstance(train, list):
+        return bucketed_batches(train, batch_size, random.Random(seed))
+    return train.epoch_batches(batch_size, seed)
+
+
+@dataclass(frozen=True)
+class Distributed:
+    """This process's place in a data-parallel job (torch.distributed is initialised by the entry point)."""
+
+    rank: int
+    world: int
+
+    @classmethod
+    def current(cls) -> "Distributed | None":
+        if dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1:
+            return cls(dist.get_rank(), dist.get_world_size())
+        return None
+
+    def rows(self, batch: Batch) -> tuple[Batch, bool]:
+        """This rank's share of a global batch: rows rank, rank + world, ... (padding trimmed), and whether it has
+        any. A rank with no rows (a batch smaller than the world) computes row 0 with weight 0: every rank must
+        take part in every gradient average."""
+        share = torch.arange(self.rank, batch.src.size(0), self.world)
+        empty = len(share) == 0
+        share = torch.zeros(1, dtype=torch.long) if empty else share
+        src, tgt = batch.src.index_select(0, share.to(batch.src.device)), batch.tgt.index_select(0, share.to(
+            batch.tgt.device))
+        src_len = batch.src_len.index_select(0, share)
+        width, height = int(src_len.max()), int((tgt != PAD).sum(1).max())
+        return Batch(src[:, :width], src_len, tgt[:, :height], int((tgt[:, 1:] != PAD).sum())), not empty
+
+    def broadcast(self, value: float, device) -> float:
+        """Rank 0's value, on every rank."""
+        t = torch.tensor([value], dtype=torch.float64, device=device)
+        dist.broadcast(t, 0)
+        return float(t.item())
+
+    def total(self, value: float, device) -> float:
+        t = torch.tensor([value], dtype=torch.float64, device=device)
+        dist.all_reduce(t)
+        return float(t.item())
+
+
+class _TokenLoss(nn.Module):
+    """The loss of a batch as a module, so that DistributedDataParallel can wrap it: summed over this rank's target
+    tokens and scaled by world / (tokens of the global batch), so that DDP's gradient average is the gradient of
+    the global batch's mean loss, exactly as one process would compute it."""
+
+    def __init__(self, model: Seq2Seq):
+        super().__init__()
+        self.model = model
+
+    def forward(self, src, src_len, tgt, ratio: float, smoothing: float, scale: float, gen) -> torch.Tensor:
+        batch = Batch(src, src_len, tgt, 0)
+        if ratio >= 1.0:
+            loss = teacher_forced_loss(self.model, batch, smoothing)
+        else:
+            loss = scheduled_sampling_loss(self.model, batch, ratio, smoothing, gen)
+        return loss * (tgt[:, 1:] != PAD).sum() * scale
+
+
 def update_seed(seed: int, step: int) -> int:
     """The seed of update `step`: dropout masks and scheduled-sampling coins of each update depend on
     (seed, step) alone, so a resumed run draws exactly what an uninterrupted one would."""
@@ -166,7 +231,11 @@ class Trainer:
     `Seq2Seq(cfg, seed=...)`; the data order comes from `random.Random(seed + epoch)`): it never reads or changes
     the global random state or the thread count, so it can run beside other work in one process."""
 
-    def __init__(self, model: Seq2Seq, cfg: TrainConfig, progress: Progress | None = None):
+    def __init__(self, model: Seq2Seq, cfg: TrainConfig, progress: Progress | None = None,
+                 distributed: Distributed | None = None):
+        """`distributed`: this process is one rank of a torchrun job (see `Distributed.current()`): each rank
+        computes its share of every global batch, gradients are averaged by DistributedDataParallel, rank 0's
+        validation loss and stop decisions are broadcast, so every rank holds the same Progress."""
         self.cfg = cfg
         self.device = pick_device(cfg.device)
         self.model = model.to(self.device)
@@ -175,25 +244,34 @@ class Trainer:
         self.gen = torch.Generator()  # scheduled-sampling coins (CPU)
         self.dropout_gen = torch.Generator(device=self.device)  # dropout masks, on the model's device
         self.amp = self.device.type == "cuda"
+        self.dist = distributed
+        self.loss = _TokenLoss(self.model)
+        if distributed:
+            self.loss = nn.parallel.DistributedDataParallel(self.loss)
 
     def _seed_update(self, step: int) -> None:
         seed = update_seed(self.cfg.seed, step)
         self.gen.manual_seed(seed)
-        self.dropout_gen.manual_seed(seed)
+        self.dropout_gen.manual_seed((seed + (self.dist.rank if self.dist else 0)) % (2**63 - 1))
 
     def _update(self, batch: Batch, ratio: float) -> float:
         self.model.train()
         self._seed_update(self.progress.step)
+        tokens, weight = batch.n_tokens, 1.0
+        if self.dist:
+            batch, has_rows = self.dist.rows(batch)
+            weight = self.dist.world if has_rows else 0.0
         self.model.dropout_generator = self.dropout_gen
         try:
             with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.amp):
-                if ratio >= 1.0:
-                    loss = teacher_forced_loss(self.model, batch, self.cfg.label_smoothing)
-                else:
-                    loss = scheduled_sampling_loss(self.model, batch, ratio, self.cfg.label_smoothing, self.gen)
+                scale = weight / tokens
+                loss = self.loss(batch.src, batch.src_len, batch.tgt, ratio, self.cfg.label_smoothing, scale,
+                                 self.gen)
         finally:
             self.model.dropout_generator = None
-        value = loss.item()
+        value = loss.item() / (self.dist.world if self.dist else 1)
+        if self.dist:
+            value = self.dist.total(value, self.device)
         if not math.isfinite(value):
             raise NonFiniteLoss(f"training loss became {value} at update {self.progress.step + 1}: "
                                 f"lower the learning rate (now {self.cfg.lr:g}); no checkpoint was written with it")
@@ -225,6 +303,9 @@ class Trainer:
         return run.go()
 
 
+STOP_REASONS = ("", "stopped", "max steps", "time limit", "early stopping")
+
+
 class _Run:
     """One call of `Trainer.fit`: the epoch loop and its bookkeeping."""
 
@@ -247,6 +328,13 @@ class _Run:
         return e
 
     def stop_reason(self) -> str:
+        reason = self._local_stop_reason()
+        if self.t.dist:  # rank 0 decides for everyone (clocks differ between processes)
+            code = self.t.dist.broadcast(float(STOP_REASONS.index(reason)), self.t.device)
+            reason = STOP_REASONS[int(code)]
+        return reason
+
+    def _local_stop_reason(self) -> str:
         cfg, p = self.t.cfg, self.t.progress
         if self.should_stop():
             return "stopped"
@@ -261,7 +349,11 @@ class _Run:
     def validate(self) -> None:
         p = self.t.progress
         self.t.check_finite()
-        valid_loss = evaluate_loss(self.t.model, self.valid, self.t.device) if self.valid else math.nan
+        valid_loss = math.nan
+        if self.valid and (not self.t.dist or self.t.dist.rank == 0):
+            valid_loss = evaluate_loss(self.t.model, self.valid, self.t.device)
+        if self.t.dist:
+            valid_loss = self.t.dist.broadcast(valid_loss, self.t.device)  # rank 0 validates, all ranks agree
         if self.valid and not math.isfinite(valid_loss):
             raise NonFiniteLoss(f"validation loss became {valid_loss} at update {p.step}: lower the learning rate "
                                 f"(now {self.t.cfg.lr:g}); no checkpoint was written with it")
@@ -276,7 +368,8 @@ class _Run:
     def epoch(self, batches: list[Batch]) -> str:
         """Run the rest of the current epoch; returns a stop reason or ''."""
         cfg, p = self.t.cfg, self.t.progress
-        for batch in batches[p.batch:]:
+        for index in range(p.batch, len(batches)):
+            batch = batches[index]
             reason = self.stop_reason()
             if reason:
                 return reason
@@ -286,7 +379,7 @@ class _Run:
             self.busy += time.time() - began
             self.tokens += batch.n_tokens
             p.step, p.batch = p.step + 1, p.batch + 1
-            if p.step % 20 == 0:
+            if p.step % 20 == 0 or p.step == 1:
                 self.event("step")
             if cfg.eval_every and p.step % cfg.eval_every == 0:
                 self.validate()
@@ -296,7 +389,7 @@ class _Run:
         cfg, p = self.t.cfg, self.t.progress
         reason = ""
         while p.epoch < cfg.epochs and not reason:
-            batches = bucketed_batches(self.train, cfg.batch_size, random.Random(cfg.seed + p.epoch))
+            batches = epoch_batches(self.train, cfg.batch_size, cfg.seed + p.epoch)
             self.total = self.t.total_steps(len(batches))
             reason = self.epoch(batches)
             if not reason:

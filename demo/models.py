@@ -10,6 +10,7 @@ import threading
 from collections import OrderedDict
 from pathlib import Path
 
+from s2s.checkpoint import CheckpointError
 from s2s.translator import Translator
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -54,7 +55,9 @@ def model_path(name: str, session_models: dict[str, str] | None = None) -> Path:
 
 
 def get_translator(path: str | Path) -> Translator:
-    """Load a checkpoint once (concurrent first requests wait for the same load) and keep it cached."""
+    """Load a checkpoint once (concurrent first requests wait for the same load) and keep it cached.
+
+    A bad file raises CheckpointError (one line naming the file) and is not cached."""
     key = str(Path(path).resolve())
     with _cache_lock:
         if key in _cache:
@@ -65,7 +68,12 @@ def get_translator(path: str | Path) -> Translator:
         with _cache_lock:
             if key in _cache:
                 return _cache[key]
-        translator = Translator.load(key)
+        try:
+            translator = Translator.load(key)
+        except CheckpointError:  # nothing of a refused file stays behind: no cache entry, no lock
+            with _cache_lock:
+                _load_locks.pop(key, None)
+            raise
         with _cache_lock:
             _cache[key] = translator
             while len(_cache) > CACHE_SIZE:

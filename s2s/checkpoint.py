@@ -6,8 +6,12 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import os
+import re
 import tempfile
+import types
+import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,7 +21,7 @@ from safetensors.torch import save_file
 
 from .config import ConfigError, ModelConfig, TokenizerConfig, TrainConfig
 from .model import Seq2Seq
-from .tokenizer import Vocab, train_vocabs
+from .tokenizer import EOS, PAD, SOS, UNK, Vocab, train_vocabs
 from .train import Progress
 
 FORMAT = "s2s-playground/1"
@@ -87,37 +91,219 @@ def save(path: str | Path, ckpt: Checkpoint, optimizer: torch.optim.Optimizer | 
             os.unlink(tmp)
 
 
-def _read(path: Path) -> tuple[dict, dict]:
-    if not path.is_file():
-        raise CheckpointError(f"{path}: checkpoint not found")
+# ---------------------------------------------------------------- loading: everything is checked from the header
+# (metadata, tensor names, dtypes, shapes) before a single weight is read or the model is built.
+
+META_KEYS = ("format", "model", "tokenizer", "train", "progress", "info")
+WEIGHT_DTYPES = ("F16", "F32")
+OPTIM_KEYS = ("step", "exp_avg", "exp_avg_sq")  # Adam's per-parameter state
+OPTIM_NAME = re.compile(r"optim\.(0|[1-9][0-9]{0,5})\.([a-z_]+)")
+MAX_SPM_BYTES = 16 << 20  # a sentencepiece model of MAX_VOCAB pieces is ~2 MB
+MAX_INT = 2**63 - 1  # any integer field (counts, seeds) fits in 64 bits
+MAX_STR = 10_000  # characters in any string field
+MAX_INFO_KEYS = 100
+MAX_MESSAGE = 300  # characters of a problem description in an error message
+
+
+def _line(text: str, limit: int = MAX_MESSAGE) -> str:
+    """One short line: newlines escaped, long values cut."""
+    text = text.replace("\r", "\\r").replace("\n", "\\n")
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def _json(meta: dict, key: str, default: str):
     try:
-        with safe_open(str(path), framework="pt") as f:
-            return f.metadata() or {}, {k: f.get_tensor(k) for k in f.keys()}
-    except Exception as err:  # safetensors raises several types for truncated or foreign files
-        raise CheckpointError(f"{path}: not a safetensors checkpoint ({str(err).splitlines()[0][:120]})") from None
+        return json.loads(meta.get(key) or default)
+    except (ValueError, RecursionError) as err:  # ValueError: bad JSON or an integer too long to parse
+        raise CheckpointError(f"corrupt checkpoint metadata: {key} is not JSON ({err})") from None
 
 
-def _load_weights(model: Seq2Seq, tensors: dict, path: Path) -> None:
-    params = dict(model.named_parameters())
+def _type_ok(tp, value, default) -> bool:
+    """Does a JSON value fit a dataclass field annotated `tp`? (ranges are the dataclass's own checks)"""
+    if typing.get_origin(tp) in (typing.Union, types.UnionType):
+        return any(_type_ok(arg, value, default) for arg in typing.get_args(tp))
+    if tp is type(None):
+        return value is None
+    if tp is bool:
+        return isinstance(value, bool)
+    if tp is int:
+        return isinstance(value, int) and not isinstance(value, bool) and abs(value) <= MAX_INT
+    if tp is float:  # a JSON integer is a number too; NaN never; infinity only where the default is (best_valid)
+        if isinstance(value, int) and not isinstance(value, bool):
+            return abs(value) <= MAX_INT
+        return isinstance(value, float) and (math.isfinite(value) or math.isinf(value) and
+                                             isinstance(default, float) and math.isinf(default))
+    if tp is str:
+        return isinstance(value, str) and len(value) <= MAX_STR
+    if tp in (list, tuple) or typing.get_origin(tp) in (list, tuple):
+        return isinstance(value, list) and all(_scalar(v) or isinstance(v, list) and all(map(_scalar, v))
+                                               for v in value)
+    return False  # a field type this reader does not know: refuse rather than guess
+
+
+def _scalar(value) -> bool:
+    """A JSON scalar: a number (NaN too: a loss history may hold one), a string, true/false, null."""
+    return value is None or isinstance(value, (bool, int, float)) or isinstance(value, str) and len(value) <= MAX_STR
+
+
+def _default(f: dataclasses.Field):
+    if f.default is not dataclasses.MISSING:
+        return f.default
+    return f.default_factory() if f.default_factory is not dataclasses.MISSING else None
+
+
+def _from_json(cls, data, what: str, counters: bool = False):
+    """Build dataclass `cls` from a JSON object, refusing wrong types and unknown keys;
+    `counters`: integer fields must also be >= 0."""
+    if not isinstance(data, dict):
+        raise CheckpointError(f"corrupt checkpoint metadata: {what} must be a JSON object, got {type(data).__name__}")
+    hints, known = typing.get_type_hints(cls), {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - set(known))
+    if unknown:
+        raise CheckpointError(f"corrupt checkpoint metadata: {what} has unknown field {unknown[0]!r}")
+    for name, value in data.items():
+        tp = hints[name]
+        if not _type_ok(tp, value, _default(known[name])) or counters and tp is int and value < 0:
+            raise CheckpointError(f"corrupt checkpoint metadata: {what} field {name} has a wrong type or value "
+                                  f"({value!r}, expected {getattr(tp, '__name__', tp)})")
+    try:
+        return cls(**data)
+    except (ConfigError, TypeError, ValueError) as err:
+        raise CheckpointError(f"corrupt checkpoint metadata: {what}: {err}") from None
+
+
+def _info(data) -> dict:
+    """Free-form notes: an object of scalars; the training time is read back as a number."""
+    if not isinstance(data, dict) or len(data) > MAX_INFO_KEYS:
+        raise CheckpointError(f"corrupt checkpoint metadata: info must be a JSON object of at most "
+                              f"{MAX_INFO_KEYS} fields")
+    for key, value in data.items():
+        if len(key) > 100 or not _scalar(value) or isinstance(value, float) and not math.isfinite(value):
+            raise CheckpointError(f"corrupt checkpoint metadata: info field {key!r} is not a plain value")
+    for key in ("train_seconds", "train_seconds_before"):  # the CLI adds to it when training resumes
+        value = data.get(key, 0.0)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
+            raise CheckpointError(f"corrupt checkpoint metadata: info field {key} must be a number >= 0")
+    return data
+
+
+@dataclass
+class _Meta:
+    tok: TokenizerConfig
+    cfg: ModelConfig
+    train: TrainConfig | None
+    progress: Progress | None
+    info: dict
+
+
+def _metadata(meta: dict) -> _Meta:
+    if meta.get("format") != FORMAT:
+        raise CheckpointError(f"not a Seq2Seq Playground checkpoint (format {meta.get('format')!r})")
+    unknown = sorted(set(meta) - set(META_KEYS))
+    if unknown:
+        raise CheckpointError(f"corrupt checkpoint metadata: unknown entry {unknown[0]!r}")
+    for key in ("model", "tokenizer"):
+        if key not in meta:
+            raise CheckpointError(f"corrupt checkpoint metadata: no {key} configuration")
+    tok = _from_json(TokenizerConfig, _json(meta, "tokenizer", "null"), "tokenizer")
+    model = _json(meta, "model", "null")
+    if isinstance(model, dict) and "joint_vocab" not in model:  # older files: recorded only by the tokenizer
+        model = {**model, "joint_vocab": tok.joint}
+    cfg = _from_json(ModelConfig, model, "model")
+    if cfg.joint_vocab != tok.joint:
+        raise CheckpointError("corrupt checkpoint metadata: the model and the tokenizer disagree on joint_vocab")
+    train, progress = _json(meta, "train", "null"), _json(meta, "progress", "null")
+    return _Meta(tok, cfg, None if train is None else _from_json(TrainConfig, train, "train"),
+                 None if progress is None else _from_json(Progress, progress, "progress", counters=True),
+                 _info(_json(meta, "info", "{}")))
+
+
+def _expected_shapes(cfg: ModelConfig) -> dict[str, tuple[int, ...]]:
+    """Parameter shapes the config implies, from a model on the meta device (nothing allocated)."""
+    with torch.device("meta"):
+        model = Seq2Seq(cfg)
+    return {name: tuple(p.shape) for name, p in model.named_parameters()}
+
+
+def _check_tensor(name: str, found: tuple[str, tuple], dtypes: tuple[str, ...], shape: tuple) -> None:
+    dtype, got = found
+    if dtype not in dtypes:
+        raise CheckpointError(f"tensor {name} has dtype {dtype}, expected {' or '.join(dtypes)}")
+    if got != shape:
+        raise CheckpointError(f"tensor {name} has shape {got}, expected {shape}")
+
+
+def _check_weights(tensors: dict, expected: dict) -> None:
     names = {k[len("model."):] for k in tensors if k.startswith("model.")}
-    if names != set(params):
-        raise CheckpointError(f"{path}: weights do not match the model configuration "
-                              f"(missing {sorted(set(params) - names)[:3]}, unexpected {sorted(names - set(params))[:3]})")
-    with torch.no_grad():
-        for name, p in params.items():
-            value = tensors[f"model.{name}"]
-            if value.shape != p.shape:
-                raise CheckpointError(f"{path}: weight {name} has shape {tuple(value.shape)}, expected {tuple(p.shape)}")
-            p.copy_(value.float())
+    if names != set(expected):
+        missing, unexpected = sorted(set(expected) - names)[:3], sorted(names - set(expected))[:3]
+        raise CheckpointError(f"weights do not match the model configuration "
+                              f"(missing {missing}, unexpected {unexpected})")
+    for name, shape in expected.items():
+        _check_tensor(f"model.{name}", tensors[f"model.{name}"], WEIGHT_DTYPES, shape)
 
 
-def _vocabs(tensors: dict, tok: TokenizerConfig, path: Path) -> tuple[Vocab, Vocab]:
+def _check_spm(tensors: dict, joint: bool) -> None:
+    if "spm.src" not in tensors:
+        raise CheckpointError("sentencepiece model missing (no spm.src tensor)")
+    if joint and "spm.tgt" in tensors:
+        raise CheckpointError("a joint vocabulary but two sentencepiece models (spm.src and spm.tgt)")
+    for name in ("spm.src", "spm.tgt"):
+        if name in tensors:
+            dtype, shape = tensors[name]
+            if dtype != "U8" or len(shape) != 1 or not 0 < shape[0] <= MAX_SPM_BYTES:
+                raise CheckpointError(f"tensor {name} must be 1 to {MAX_SPM_BYTES} bytes (uint8), "
+                                      f"got {dtype} {shape}")
+
+
+def _check_optimizer(tensors: dict, expected: dict) -> None:
+    """`optim.{i}.{key}`: Adam state of the i-th parameter, float32, shaped like it (step: one number)."""
+    shapes = list(expected.values())
+    seen: dict[int, set] = {}
+    for name in tensors:
+        if name.startswith(("model.", "spm.")):
+            continue
+        match = OPTIM_NAME.fullmatch(name)
+        if not match or int(match[1]) >= len(shapes) or match[2] not in OPTIM_KEYS:
+            raise CheckpointError(f"unexpected tensor {name!r}")
+        i, key = int(match[1]), match[2]
+        _check_tensor(name, tensors[name], ("F32",), (1,) if key == "step" else shapes[i])
+        seen.setdefault(i, set()).add(key)
+    for i, keys in seen.items():
+        if keys != set(OPTIM_KEYS):
+            raise CheckpointError(f"optimizer state of parameter {i} is incomplete ({sorted(keys)})")
+
+
+def _vocabs(f, tensors: dict, m: _Meta) -> tuple[Vocab, Vocab]:
     try:
-        src = Vocab.from_bytes(tensors["spm.src"].numpy().tobytes(), tok.src_normalize)
-        tgt = Vocab.from_bytes(tensors["spm.tgt"].numpy().tobytes(), tok.tgt_normalize) if "spm.tgt" in tensors else src
-    except (KeyError, RuntimeError, OSError) as err:
-        raise CheckpointError(f"{path}: sentencepiece model missing or corrupt ({err})") from None
+        src = Vocab.from_bytes(f.get_tensor("spm.src").numpy().tobytes(), m.tok.src_normalize)
+        tgt = Vocab.from_bytes(f.get_tensor("spm.tgt").numpy().tobytes(), m.tok.tgt_normalize) \
+            if "spm.tgt" in tensors else src
+    except (RuntimeError, OSError) as err:
+        raise CheckpointError(f"sentencepiece model corrupt ({str(err).strip()})") from None
+    for side, vocab, rows in (("source", src, m.cfg.src_vocab), ("target", tgt, m.cfg.tgt_vocab)):
+        if len(vocab) != rows:
+            raise CheckpointError(f"the {side} vocabulary has {len(vocab)} pieces but the model has {rows} "
+                                  "embedding rows")
+        specials = (vocab.sp.pad_id(), vocab.sp.unk_id(), vocab.sp.bos_id(), vocab.sp.eos_id())
+        if specials != (PAD, UNK, SOS, EOS):
+            raise CheckpointError(f"the {side} vocabulary has special ids {specials}, "
+                                  f"expected {(PAD, UNK, SOS, EOS)}")
     return src, tgt
+
+
+def _finite(name: str, value: torch.Tensor) -> torch.Tensor:
+    if not bool(torch.isfinite(value).all()):
+        raise CheckpointError(f"tensor {name} contains NaN or infinite values")
+    return value
+
+
+def _model(f, cfg: ModelConfig) -> Seq2Seq:
+    model = Seq2Seq(cfg)
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            p.copy_(_finite(f"model.{name}", f.get_tensor(f"model.{name}")))  # float16 files: converted here
+    return model.eval()
 
 
 def optimizer_state(tensors: dict) -> dict:
@@ -129,27 +315,50 @@ def optimizer_state(tensors: dict) -> dict:
     return state
 
 
-def load(path: str | Path) -> Checkpoint:
-    """Read a checkpoint; raises CheckpointError with the file name on anything unexpected."""
-    path = Path(path)
-    meta, tensors = _read(path)
-    if meta.get("format") != FORMAT:
-        raise CheckpointError(f"{path}: not a Seq2Seq Playground checkpoint (format {meta.get('format')!r})")
+def _optimizer(f, tensors: dict) -> dict | None:
+    optim = {k: _finite(k, f.get_tensor(k)) for k in tensors if k.startswith("optim.")}
+    if any(bool(v.item() < 0) for k, v in optim.items() if k.endswith(".step")):
+        raise CheckpointError("optimizer step count is negative")
+    return optimizer_state(optim) or None
+
+
+def _open(path: Path):
+    if not path.is_file():
+        raise CheckpointError("checkpoint not found")
     try:
-        tok = TokenizerConfig.from_dict(json.loads(meta["tokenizer"]))
-        cfg = ModelConfig.from_dict({"joint_vocab": tok.joint, **json.loads(meta["model"])})  # older files: no field
-        train = json.loads(meta.get("train") or "null")
-        progress = json.loads(meta.get("progress") or "null")
-        info = json.loads(meta.get("info") or "{}")
-    except (KeyError, TypeError, json.JSONDecodeError, ConfigError) as err:
-        raise CheckpointError(f"{path}: corrupt checkpoint metadata ({err})") from None
-    model = Seq2Seq(cfg)
-    _load_weights(model, tensors, path)
-    model.eval()
-    src, tgt = _vocabs(tensors, tok, path)
-    optim = optimizer_state({k: v for k, v in tensors.items() if k.startswith("optim.")})
-    return Checkpoint(model, src, tgt, tok, TrainConfig.from_dict(train) if train else None, info,
-                      Progress(**progress) if progress else None, optim or None)
+        f = safe_open(str(path), framework="pt")
+        meta = f.metadata() or {}
+        tensors = {k: (f.get_slice(k).get_dtype(), tuple(f.get_slice(k).get_shape())) for k in f.keys()}
+    except Exception as err:  # safetensors raises several types for truncated or foreign files
+        raise CheckpointError(f"not a safetensors checkpoint ({str(err)[:120]})") from None
+    return f, meta, tensors
+
+
+def _load(path: Path) -> Checkpoint:
+    f, meta, tensors = _open(path)
+    with f:
+        m = _metadata(meta)
+        expected = _expected_shapes(m.cfg)
+        _check_weights(tensors, expected)
+        _check_spm(tensors, m.cfg.joint_vocab)
+        _check_optimizer(tensors, expected)
+        src, tgt = _vocabs(f, tensors, m)
+        model = _model(f, m.cfg)
+        optim = _optimizer(f, tensors)
+    return Checkpoint(model, src, tgt, m.tok, m.train, m.info, m.progress, optim)
+
+
+def load(path: str | Path) -> Checkpoint:
+    """Read a checkpoint; raises CheckpointError (one line naming the file) on anything unexpected.
+
+    The error is raised here, outside any handler, so neither its context nor its traceback keeps a
+    half-built model alive (the app would otherwise hold gigabytes per hostile file)."""
+    path = Path(path)
+    try:
+        return _load(path)
+    except CheckpointError as err:
+        problem = str(err)
+    raise CheckpointError(f"{_line(str(path), 1000)}: {_line(problem)}")
 
 
 def restore_optimizer(optimizer: torch.optim.Optimizer, state: dict, device) -> None:

@@ -15,7 +15,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as `python bench/x.py` from a fresh clone, no install needed
 
-DATA = Path(os.environ.get("DATA", ROOT.parent / "shared" / "data")) / "multi30k"
+_FETCHED = ROOT / "data" / "raw"  # scripts/fetch_data.py; this machine's read-only copy is ../shared/data
+DATA = Path(os.environ.get("DATA") or (_FETCHED if _FETCHED.is_dir() else ROOT.parent / "shared" / "data")) / "multi30k"
 WORK = Path(os.environ.get("BENCH_WORK", ROOT / "bench" / "out" / "work"))  # vocabularies, configs, checkpoints
 SRC, TGT = "de", "en"
 EMB, HIDDEN, LAYERS = 256, 512, 2  # the model both systems train (see README)

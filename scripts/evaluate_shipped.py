@@ -1,6 +1,6 @@
 """Score every shipped checkpoint with the CLI (greedy and beam 5) on its fixed test split.
 
-    python scripts/evaluate_shipped.py [--data ../shared/data] [--models zh-en-classic ...]
+    python scripts/evaluate_shipped.py [--data data/raw] [--models zh-en-classic ...]
 
 Writes checkpoints/results.json (read by the app's bottleneck view and the README tables) and prints a Markdown table.
 """
@@ -26,7 +26,7 @@ def score(model: Path, src: str, ref: str, flags: list[str]) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--data", default="../shared/data")
+    ap.add_argument("--data", default="data/raw", help="corpora folder (python scripts/fetch_data.py makes data/raw)")
     ap.add_argument("--models", nargs="*")
     args = ap.parse_args()
     results_path = ROOT / "checkpoints/results.json"

@@ -1,6 +1,6 @@
 """GPU checks, for a machine with CUDA (see scripts/gpu_check.sh, which runs this after the device tests).
 
-    python scripts/gpu_check.py [--data ../shared/data] [--out gpu_report.md] [--sentences 200] [--skip-epoch]
+    python scripts/gpu_check.py [--data data/raw] [--out gpu_report.md] [--sentences 200] [--skip-epoch]
 
 1. Greedy tokens of an fp32 model (shipped de-en-attention, loaded as fp32) on CPU and GPU for the first N
    Multi30k test sentences: identical or not, and which sentences differ.
@@ -61,7 +61,7 @@ def one_epoch(data: Path) -> dict:
 
 def main() -> int:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--data", default=str(ROOT.parent / "shared/data"))
+    ap.add_argument("--data", default=str(ROOT / "data/raw"), help="made by scripts/fetch_data.py")
     ap.add_argument("--out", default="gpu_report.md")
     ap.add_argument("--sentences", type=int, default=200)
     ap.add_argument("--skip-epoch", action="store_true")

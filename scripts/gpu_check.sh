@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # On a machine with an NVIDIA GPU: the device test matrix on cuda, CPU-vs-GPU greedy identity, one timed epoch.
-#   bash scripts/gpu_check.sh [DATA_DIR]     (default ../shared/data; writes ${OUT:-.}/gpu_report.md)
+#   bash scripts/gpu_check.sh [DATA_DIR]     (default data/raw, made by scripts/fetch_data.py; writes ${OUT:-.}/gpu_report.md)
 set -uo pipefail
 cd "$(dirname "$0")/.."
-DATA=${1:-../shared/data}
+DATA=${1:-data/raw}
 OUT=${OUT:-.}
 mkdir -p "$OUT"
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv | tee "$OUT/nvidia-smi.txt"

@@ -1,10 +1,12 @@
-"""Make the fixed Tatoeba zh->en splits from ../shared/data (deterministic, no randomness).
+"""Make the fixed Tatoeba zh->en splits from the corpora folder (deterministic, no randomness).
+
+The folder is data/raw, made by scripts/fetch_data.py (a download, or --from a local copy).
 
 Pairs are grouped so that sentences connected by a shared English or Chinese side (after normalizing
 traditional to simplified) always land in the same split; a group's split is decided by an MD5 hash of
 its smallest English sentence: 5% test, 5% valid, 90% train.
 
-    python scripts/prepare_data.py [--data ../shared/data] [--out data]
+    python scripts/prepare_data.py [--data data/raw] [--out data]
 """
 import argparse
 import sys
@@ -41,7 +43,7 @@ def split_of(key: str) -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--data", default="../shared/data")
+    ap.add_argument("--data", default="data/raw", help="corpora folder (python scripts/fetch_data.py makes data/raw)")
     ap.add_argument("--out", default="data")
     args = ap.parse_args()
     rows = [line.split("\t") for line in Path(args.data, "tatoeba-cmn-eng/cmn.txt").read_text("utf-8").splitlines()]

@@ -5,7 +5,8 @@
 # THREADS (default 2) sets CPU threads; DEVICE (default auto) picks cuda when present.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-DATA=${DATA:-../shared/data}
+DATA=${DATA:-data/raw}  # made by scripts/fetch_data.py (downloads, or --from a local copy)
+[ -f "$DATA/multi30k/train.de" ] || python scripts/fetch_data.py --out "$DATA"
 THREADS=${THREADS:-2}
 DEVICE=${DEVICE:-auto}
 mkdir -p runs checkpoints

@@ -3,16 +3,30 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
+import tempfile
 import time
 from pathlib import Path
 
+import torch
+
 from . import checkpoint
-from .config import ConfigError, DecodeConfig, ModelConfig, TokenizerConfig, TrainConfig
+from .config import (MAX_BEAM, MAX_DECODE_LEN, MAX_EMB, MAX_HIDDEN, MAX_LAYERS, MAX_N_BEST, MAX_SEED, MAX_VOCAB,
+                     ConfigError, DecodeConfig, ModelConfig, TokenizerConfig, TrainConfig)
 from .data import CorpusError, decode_lines, encode_pairs, read_pairs, read_text, split_pairs
-from .evaluate import evaluate
-from .train import Event, Progress, Trainer, pick_device
+from .evaluate import corpus_scores, scores_by_length
+from .tokenizer import EOS, Vocab, normalize
+from .train import Event, NonFiniteLoss, Progress, Trainer, pick_device
 from .translator import Translator
+
+MAX_BATCH = 1024  # sentences per batch (train and translate)
+MAX_DECODE_ROWS = 4096  # translate/evaluate: sentences x beam (or samples) decoded at once; bigger batches are cut
+MAX_THREADS = 256
+MAX_EPOCHS = 1_000_000
+MAX_STEPS = 10**9
+MIN_PAIRS = 2  # without --valid one pair is held out, so a corpus needs two
+LANGUAGE_COVERAGE = 0.5  # --init-from: a corpus with fewer known pieces than this is another language pair
 
 
 class UsageError(Exception):
@@ -24,19 +38,61 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{self.prog}: {message}")
 
 
+# ---------------------------------------------------------------- flag types: every value checked while parsing
+
+def integer(low: int, high: int):
+    """argparse type: an integer in [low, high]."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be in [{low}, {high}], got {value}")
+        return value
+    return parse
+
+
+def real(ok, rule: str):
+    """argparse type: a finite number for which ok(value) holds; `rule` says which, e.g. 'in (0, 1]'."""
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+        if not (math.isfinite(value) and ok(value)):
+            raise argparse.ArgumentTypeError(f"must be a finite number {rule}, got {text}")
+        return value
+    return parse
+
+
+POSITIVE = real(lambda v: v > 0, "> 0")
+NON_NEGATIVE = real(lambda v: v >= 0, ">= 0")
+PROBABILITY = real(lambda v: 0 <= v <= 1, "in [0, 1]")
+SEED = integer(0, MAX_SEED)
+
+
 def _add_decode_flags(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--model", required=True, help="checkpoint file")
-    p.add_argument("--strategy", default="greedy", choices=["greedy", "beam", "sample"])
-    p.add_argument("--beam-size", type=int, default=5)
-    p.add_argument("--n-best", type=int, default=1)
-    p.add_argument("--length-penalty", type=float, default=1.0)
-    p.add_argument("--temperature", type=float, default=1.0)
-    p.add_argument("--top-k", type=int, default=0)
-    p.add_argument("--top-p", type=float, default=1.0)
-    p.add_argument("--seed", type=int, default=None)
-    p.add_argument("--max-len", type=int, default=50)
-    p.add_argument("--batch-size", type=int, default=64, help="sentences decoded together")
-    p.add_argument("--device", default="cpu", choices=["auto", "cpu", "cuda"])
+    add = p.add_argument
+    add("--model", required=True, help="checkpoint file")
+    add("--strategy", default="greedy", choices=["greedy", "beam", "sample"])
+    add("--beam-size", type=integer(1, MAX_BEAM), default=5, help=f"beam width K (1-{MAX_BEAM})")
+    add("--n-best", type=integer(1, MAX_N_BEST), default=1,
+        help=f"hypotheses per sentence: the best N of the beam (N <= K), or N samples (1-{MAX_N_BEST})")
+    add("--length-penalty", type=real(lambda v: 0 <= v <= 10, "in [0, 10]"), default=1.0,
+        help="GNMT length penalty alpha (0-10)")
+    add("--temperature", type=real(lambda v: 0.01 <= v <= 100, "in [0.01, 100]"), default=1.0,
+        help="sampling temperature (0.01-100)")
+    add("--top-k", type=integer(0, MAX_VOCAB), default=0,
+        help=f"sample among the k most likely (0 = all; 0-{MAX_VOCAB})")
+    add("--top-p", type=real(lambda v: 0 < v <= 1, "in (0, 1]"), default=1.0, help="nucleus mass, in (0, 1]")
+    add("--seed", type=SEED, default=None, help=f"sampling seed (0-{MAX_SEED})")
+    add("--max-len", type=integer(1, MAX_DECODE_LEN), default=50,
+        help=f"target pieces at most (1-{MAX_DECODE_LEN})")
+    add("--batch-size", type=integer(1, MAX_BATCH), default=64,
+        help=f"sentences decoded together (1-{MAX_BATCH}; cut so that sentences x beam or samples <= "
+             f"{MAX_DECODE_ROWS})")
+    add("--device", default="cpu", choices=["auto", "cpu", "cuda"])
 
 
 def _add_train_flags(p: argparse.ArgumentParser) -> None:
@@ -45,39 +101,46 @@ def _add_train_flags(p: argparse.ArgumentParser) -> None:
     add("--train-tgt")
     add("--valid", help="validation pairs (default: a seeded 5%% split of --train)")
     add("--valid-tgt")
-    add("--out", required=True, help="checkpoint to write (best by validation loss); <out>.last is resumable")
-    add("--vocab-size", type=int, default=8000, help="pieces per side (a soft limit on tiny corpora)")
-    add("--tgt-vocab-size", type=int, default=None, help="target side size (default: --vocab-size)")
-    add("--joint-vocab", action="store_true", help="one vocabulary for both languages")
-    add("--tie-embeddings", action="store_true", help="share target embeddings and output layer")
-    add("--src-normalize", default="none", choices=["none", "zh-hans"])
-    add("--tgt-normalize", default="none", choices=["none", "zh-hans"])
-    add("--attention", default="none", choices=["none", "luong", "bahdanau"])
-    add("--layers", type=int, default=2)
-    add("--hidden", type=int, default=512)
-    add("--emb", type=int, default=256)
-    add("--dropout", type=float, default=0.2)
-    add("--epochs", type=int, default=10)
-    add("--max-steps", type=int, default=0)
-    add("--batch-size", type=int, default=64)
-    add("--lr", type=float, default=1e-3)
-    add("--clip", type=float, default=1.0)
-    add("--label-smoothing", type=float, default=0.0)
-    add("--teacher-forcing", type=float, default=1.0, help="teacher-forcing ratio (floor of a decaying schedule)")
+    add("--out", required=True, help="checkpoint to write (best by validation loss); <out>.last is resumable; "
+                                     "missing folders are created")
+    # model and vocabulary flags default to None so that --init-from / --resume can tell which were given
+    add("--vocab-size", type=integer(8, MAX_VOCAB), help=f"pieces per side, a soft limit on tiny corpora "
+                                                         f"(8-{MAX_VOCAB}; default 8000)")
+    add("--tgt-vocab-size", type=integer(8, MAX_VOCAB), help="target side size (default: --vocab-size)")
+    add("--joint-vocab", action="store_true", default=None, help="one vocabulary for both languages")
+    add("--tie-embeddings", action="store_true", default=None, help="share target embeddings and output layer")
+    add("--src-normalize", choices=["none", "zh-hans"], help="default none")
+    add("--tgt-normalize", choices=["none", "zh-hans"], help="default none")
+    add("--attention", choices=["none", "luong", "bahdanau"], help="default none")
+    add("--layers", type=integer(1, MAX_LAYERS), help=f"LSTM layers (1-{MAX_LAYERS}; default 2)")
+    add("--hidden", type=integer(1, MAX_HIDDEN), help=f"LSTM size (1-{MAX_HIDDEN}; default 512)")
+    add("--emb", type=integer(1, MAX_EMB), help=f"embedding size (1-{MAX_EMB}; default 256)")
+    add("--dropout", type=real(lambda v: 0 <= v < 1, "in [0, 1)"), help="in [0, 1); default 0.2")
+    add("--epochs", type=integer(1, MAX_EPOCHS), default=10, help=f"1-{MAX_EPOCHS}")
+    add("--max-steps", type=integer(0, MAX_STEPS), default=0, help="stop after this many updates; 0 = no limit")
+    add("--batch-size", type=integer(1, MAX_BATCH), default=64, help=f"1-{MAX_BATCH}")
+    add("--lr", type=POSITIVE, default=1e-3, help="Adam learning rate (> 0)")
+    add("--clip", type=POSITIVE, default=1.0, help="gradient norm clipping (> 0)")
+    add("--label-smoothing", type=real(lambda v: 0 <= v < 1, "in [0, 1)"), default=0.0)
+    add("--teacher-forcing", type=PROBABILITY, default=1.0,
+        help="teacher-forcing ratio (floor of a decaying schedule), in [0, 1]")
     add("--schedule", default="constant", choices=["constant", "linear", "exponential", "inverse-sigmoid"])
-    add("--schedule-k", type=float, default=0.0)
-    add("--patience", type=int, default=3)
-    add("--eval-every", type=int, default=0)
-    add("--time-limit", type=float, default=0.0, help="seconds")
-    add("--init-from", help="fine-tune this checkpoint (keeps its vocabulary and model shape)")
-    add("--resume", action="store_true", help="continue from <out>.last if it exists")
+    add("--schedule-k", type=NON_NEGATIVE, default=0.0)
+    add("--patience", type=integer(0, MAX_STEPS), default=3,
+        help="stop after this many validations in a row without improvement (one per epoch, plus one every "
+             "--eval-every updates); 0 = never")
+    add("--eval-every", type=integer(0, MAX_STEPS), default=0, help="also validate every N updates; 0 = per epoch")
+    add("--time-limit", type=NON_NEGATIVE, default=0.0, help="seconds; 0 = no limit")
+    add("--init-from", help="fine-tune this checkpoint (keeps its vocabulary and model shape: model and vocabulary "
+                            "flags that disagree with it are refused)")
+    add("--resume", action="store_true", help="continue from <out>.last (an error when there is none)")
     add("--keep", default="best", choices=["best", "last"],
         help="what --out holds: the best model by (teacher-forced) validation loss, or the latest one "
              "(scheduled sampling trades teacher-forced loss for free-running quality)")
     add("--half", action="store_true", help="store the best checkpoint's weights in float16")
     add("--device", default="auto", choices=["auto", "cpu", "cuda"])
-    add("--threads", type=int, default=0)
-    add("--seed", type=int, default=1)
+    add("--threads", type=integer(0, MAX_THREADS), default=0, help=f"CPU threads; 0 = torch default (0-{MAX_THREADS})")
+    add("--seed", type=SEED, default=1, help=f"weights, data order, dropout (0-{MAX_SEED})")
     add("--note", default="", help="free text stored in the checkpoint (data, licence)")
 
 
@@ -85,7 +148,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m s2s", description="Seq2Seq Playground: LSTM encoder-decoder")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     _add_train_flags(sub.add_parser("train", help="train or fine-tune a model"))
-    _add_decode_flags(sub.add_parser("translate", help="translate stdin to stdout, one sentence per line"))
+    tr = sub.add_parser("translate", help="translate stdin to stdout, one sentence per line")
+    _add_decode_flags(tr)
+    tr.add_argument("--progress", action="store_true", help="a progress bar on stderr (when it is a terminal)")
     ev = sub.add_parser("evaluate", help="BLEU and chrF on a test set")
     _add_decode_flags(ev)
     ev.add_argument("--src", required=True)
@@ -101,7 +166,13 @@ def decode_config(args) -> DecodeConfig:
                         record_top=0)  # text only: no visualization data
 
 
-# ---------------------------------------------------------------- train
+def decode_batch_size(args) -> int:
+    """--batch-size, cut so that sentences x (beam or samples) stays within MAX_DECODE_ROWS."""
+    width = args.beam_size if args.strategy == "beam" else args.n_best if args.strategy == "sample" else 1
+    return max(1, min(args.batch_size, MAX_DECODE_ROWS // width))
+
+
+# ---------------------------------------------------------------- train: checks before anything is written
 
 def train_config(args) -> TrainConfig:
     return TrainConfig(epochs=args.epochs, max_steps=args.max_steps, batch_size=args.batch_size, lr=args.lr,
@@ -116,30 +187,138 @@ def last_path(out: str | Path) -> Path:
     return out.with_name(out.stem + ".last" + out.suffix)
 
 
+def metrics_path(out: str | Path) -> Path:
+    return Path(out).with_suffix(".metrics.jsonl")
+
+
+def _writable(folder: Path) -> bool:
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            return True
+    except OSError:
+        return False
+
+
+def check_out(out: Path) -> None:
+    """Refuse an --out that cannot be written, before anything is read or written."""
+    for path in (out, last_path(out), metrics_path(out)):
+        if path.is_dir():
+            raise UsageError(f"--out {out}: {path} is a folder; name a file in it, e.g. {path / 'model.s2s'}")
+    folder = out.parent
+    while not folder.exists() and folder != folder.parent:  # the folders to create
+        folder = folder.parent
+    if not folder.is_dir():
+        raise UsageError(f"--out {out}: {folder} is a file, not a folder")
+    if not _writable(folder):
+        raise UsageError(f"--out {out}: cannot write in the folder {folder} (read-only or no permission)")
+
+
+def check_resume(out: Path) -> None:
+    if not last_path(out).exists():
+        raise UsageError(f"--resume: {last_path(out)} does not exist, nothing to resume; drop --resume to start "
+                         f"a new run")
+
+
 def _data(args) -> tuple[list, list]:
     train = read_pairs(args.train, args.train_tgt)
     if args.valid:
         return train, read_pairs(args.valid, args.valid_tgt)
+    if len(train) < MIN_PAIRS:
+        raise CorpusError(args.train, f"only {len(train)} sentence pair: need at least {MIN_PAIRS} (one is held out "
+                                      f"to validate), or give a separate --valid file")
     return split_pairs(train, 0.05, args.seed, minimum=1)
 
 
+def _tokenizer_config(args) -> TokenizerConfig:
+    size = args.vocab_size or 8000
+    return TokenizerConfig(src_vocab_size=size, tgt_vocab_size=args.tgt_vocab_size or size,
+                           joint=bool(args.joint_vocab), src_normalize=args.src_normalize or "none",
+                           tgt_normalize=args.tgt_normalize or "none")
+
+
+def _model_config(args) -> ModelConfig:
+    pick = lambda value, default: default if value is None else value  # noqa: E731
+    return ModelConfig(emb=pick(args.emb, 256), hidden=pick(args.hidden, 512), layers=pick(args.layers, 2),
+                       dropout=pick(args.dropout, 0.2), attention=args.attention or "none",
+                       tie_embeddings=bool(args.tie_embeddings))
+
+
 def _fresh(args, train_pairs) -> checkpoint.Checkpoint:
-    tok = TokenizerConfig(src_vocab_size=args.vocab_size, tgt_vocab_size=args.tgt_vocab_size or args.vocab_size,
-                          joint=args.joint_vocab, src_normalize=args.src_normalize, tgt_normalize=args.tgt_normalize)
-    cfg = ModelConfig(emb=args.emb, hidden=args.hidden, layers=args.layers, dropout=args.dropout,
-                      attention=args.attention, tie_embeddings=args.tie_embeddings)
-    return checkpoint.fresh(train_pairs, tok, cfg)
+    return checkpoint.fresh(train_pairs, _tokenizer_config(args), _model_config(args), seed=args.seed)
 
 
-def _starting_point(args, train_pairs) -> checkpoint.Checkpoint:
-    if args.resume and last_path(args.out).exists():
-        return checkpoint.load(last_path(args.out))
+# flag -> (config the checkpoint keeps it in, field)
+_KEPT_FLAGS = {"vocab_size": ("tokenizer", "src_vocab_size"), "tgt_vocab_size": ("tokenizer", "tgt_vocab_size"),
+               "joint_vocab": ("tokenizer", "joint"), "src_normalize": ("tokenizer", "src_normalize"),
+               "tgt_normalize": ("tokenizer", "tgt_normalize"), "attention": ("model", "attention"),
+               "layers": ("model", "layers"), "hidden": ("model", "hidden"), "emb": ("model", "emb"),
+               "dropout": ("model", "dropout"), "tie_embeddings": ("model", "tie_embeddings")}
+
+
+def check_kept_flags(args, base: checkpoint.Checkpoint, name: str) -> None:
+    """Refuse model/vocabulary flags, given explicitly, that disagree with the checkpoint a run continues."""
+    configs = {"tokenizer": base.tokenizer, "model": base.model.cfg}
+    conflicts = []
+    for flag, (where, field) in _KEPT_FLAGS.items():
+        given, kept = getattr(args, flag), getattr(configs[where], field)
+        if given is not None and given != kept:
+            option = "--" + flag.replace("_", "-")
+            conflicts.append(f"{option}{'' if given is True else f' {given}'} (it has {kept})")
+    if conflicts:
+        raise UsageError(f"{name} keeps its model shape and vocabulary; these flags disagree with it: "
+                         f"{', '.join(conflicts)}. Drop them, or train from scratch")
+
+
+def char_coverage(vocab: Vocab, texts: list[str]) -> float:
+    """Share of the (non-space) characters of `texts` that the vocabulary's pieces can spell."""
+    known = {c for i in range(EOS + 1, len(vocab)) for c in vocab.id_to_piece(i)}
+    chars = [c for t in texts for c in normalize(t, vocab.norm) if not c.isspace()]
+    return sum(c in known for c in chars) / len(chars) if chars else 1.0
+
+
+def check_language_pair(base: checkpoint.Checkpoint, pairs: list, name: str, corpus: str) -> None:
+    """Refuse to fine-tune on a corpus that the checkpoint's vocabularies mostly cannot spell."""
+    sample = pairs[:2000]
+    for side, vocab, texts in (("source", base.src_vocab, [s for s, _ in sample]),
+                               ("target", base.tgt_vocab, [t for _, t in sample])):
+        known = char_coverage(vocab, texts)
+        if known < LANGUAGE_COVERAGE:
+            raise UsageError(f"--init-from {name}: its vocabulary knows only {known:.0%} of the {side} characters of "
+                             f"{corpus}; it looks like a model of another language pair. Train from scratch "
+                             f"(drop --init-from)")
+
+
+def _starting_point(args, train_pairs) -> tuple[checkpoint.Checkpoint, bool]:
+    """(the checkpoint to train, whether it resumes a run)."""
+    if args.resume:
+        last = last_path(args.out)
+        ckpt = checkpoint.load(last)
+        check_kept_flags(args, ckpt, str(last))
+        return ckpt, True
     if args.init_from:
         base = checkpoint.load(args.init_from)
+        check_kept_flags(args, base, f"--init-from {args.init_from}")
+        check_language_pair(base, train_pairs, args.init_from, args.train)
         base.info = {**base.info, "fine_tuned_from": Path(args.init_from).name}
         base.progress, base.optimizer = None, None
-        return base
-    return _fresh(args, train_pairs)
+        return base, False
+    return _fresh(args, train_pairs), False
+
+
+def trim_metrics(path: Path, step: int) -> None:
+    """Keep only the rows of `path` up to `step` (a resume redoes the steps after it); unreadable rows go too."""
+    if not path.exists():
+        return
+    kept = []
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        try:
+            if json.loads(line)["step"] <= step:
+                kept.append(line + "\n")
+        except (ValueError, KeyError, TypeError):
+            continue
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text("".join(kept), encoding="utf-8")
+    tmp.replace(path)
 
 
 class _Logger:
@@ -147,7 +326,7 @@ class _Logger:
 
     def __init__(self, args, ckpt: checkpoint.Checkpoint, trainer: Trainer):
         self.args, self.ckpt, self.trainer = args, ckpt, trainer
-        self.metrics = Path(args.out).with_suffix(".metrics.jsonl")
+        self.metrics = metrics_path(args.out)
         self.saved_best = Path(args.out).exists() and args.resume
         self.seconds_before, self.began = ckpt.info.get("train_seconds", 0.0), time.time()  # across resumes
 
@@ -181,8 +360,14 @@ class _Logger:
 
 def cmd_train(args) -> None:
     cfg = train_config(args)
+    out = Path(args.out)
+    check_out(out)
+    if args.resume:
+        check_resume(out)
+    if args.threads:
+        torch.set_num_threads(args.threads)
     train_pairs, valid_pairs = _data(args)
-    ckpt = _starting_point(args, train_pairs)
+    ckpt, resumed = _starting_point(args, train_pairs)
     ckpt.train = cfg
     ckpt.info.update({"note": args.note} if args.note else {})
     ckpt.info.update({"train_pairs": len(train_pairs), "valid_pairs": len(valid_pairs)})
@@ -194,6 +379,9 @@ def cmd_train(args) -> None:
           file=sys.stderr, flush=True)
     train = encode_pairs(train_pairs, ckpt.src_vocab, ckpt.tgt_vocab)
     valid = encode_pairs(valid_pairs, ckpt.src_vocab, ckpt.tgt_vocab)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if resumed:
+        trim_metrics(metrics_path(out), trainer.progress.step)
     trainer.fit(train, valid, _Logger(args, ckpt, trainer))
 
 
@@ -203,20 +391,37 @@ def _translator(args) -> Translator:
     return Translator.load(args.model, device=str(pick_device(args.device)))
 
 
+class _Bar:
+    """A progress bar redrawn in place on stderr; draws nothing when stderr is not a terminal."""
+
+    def __init__(self, total: int, enabled: bool):
+        self.total, self.done, self.began = total, 0, time.time()
+        self.enabled = enabled and sys.stderr.isatty()
+
+    def advance(self, n: int = 1) -> None:
+        self.done += n
+        if self.enabled:
+            filled = 30 * self.done // max(1, self.total)
+            rate = self.done / max(time.time() - self.began, 1e-9)
+            sys.stderr.write(f"\r[{'#' * filled}{'.' * (30 - filled)}] {self.done}/{self.total} lines "
+                             f"{rate:.1f}/s")
+            if self.done == self.total:
+                sys.stderr.write("\n")
+            sys.stderr.flush()
+
+
 def cmd_translate(args) -> None:
     cfg = decode_config(args)
     translator = _translator(args)
-    data = sys.stdin.buffer.read()
-    lines = decode_lines(data, "<stdin>") if data.strip() else [""] * data.count(b"\n")
-    results = translator.translate(lines, cfg, batch_size=args.batch_size)
-    out = sys.stdout
-    for i, t in enumerate(results):
+    lines = decode_lines(sys.stdin.buffer.read(), "<stdin>", allow_empty=True)
+    bar, out = _Bar(len(lines), args.progress), sys.stdout
+    for i, t in enumerate(translator.translate_iter(lines, cfg, batch_size=decode_batch_size(args))):
         if args.n_best > 1:
-            for hyp, text in zip(t.result.hypotheses, t.texts):
-                out.write(f"{i}\t{hyp.score:.4f}\t{text}\n")
+            out.write("".join(f"{i}\t{hyp.score:.4f}\t{text}\n" for hyp, text in zip(t.result.hypotheses, t.texts)))
         else:
             out.write(t.text + "\n")
-    out.flush()
+        out.flush()  # a killed job keeps every line it finished
+        bar.advance()
 
 
 def cmd_evaluate(args) -> None:
@@ -226,20 +431,27 @@ def cmd_evaluate(args) -> None:
     if len(src) != len(ref):
         raise CorpusError(args.ref, f"has {len(ref)} lines but {args.src} has {len(src)}")
     began = time.time()
-    scores, hyps = evaluate(translator, src, ref, cfg)
+    hyps = [t.text for t in translator.translate(src, cfg, batch_size=decode_batch_size(args))]
+    scores = {**corpus_scores(hyps, ref), "by_length": scores_by_length(src, hyps, ref)}
     if args.hyp_out:
         Path(args.hyp_out).write_text("".join(h + "\n" for h in hyps), encoding="utf-8")
     print(json.dumps({"bleu": scores["bleu"], "chrf": scores["chrf"], "sentences": len(src),
                       "seconds": round(time.time() - began, 2), "by_length": scores["by_length"]}))
 
 
+def check_flags(args) -> None:
+    """Checks that need no file: the decoding flags together, and the device."""
+    if args.command != "train":
+        decode_config(args)
+    pick_device(args.device)  # cuda without CUDA: ConfigError
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
-        if args.command != "train":
-            decode_config(args)  # reject nonsense flag values before loading anything
+        check_flags(args)  # before loading or allocating anything
         {"train": cmd_train, "translate": cmd_translate, "evaluate": cmd_evaluate}[args.command](args)
-    except (UsageError, CorpusError, checkpoint.CheckpointError, ConfigError) as err:
+    except (UsageError, CorpusError, checkpoint.CheckpointError, ConfigError, NonFiniteLoss) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     except BrokenPipeError:

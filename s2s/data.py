@@ -32,14 +32,22 @@ def read_text(path: str | Path, max_bytes: int = MAX_FILE_BYTES) -> list[str]:
     return decode_lines(path.read_bytes(), path)
 
 
-def decode_lines(data: bytes, name: str | Path) -> list[str]:
-    """Split bytes into lines, naming the first line that is binary or not UTF-8."""
+def split_lines(data: bytes) -> list[bytes]:
+    """Lines of `data` without their endings: LF, CRLF and CR-only (old Mac) files alike; a leading BOM goes."""
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
-    raw = data.split(b"\n")
-    if raw and raw[-1] == b"":
+    raw = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n").split(b"\n")
+    if raw[-1] == b"":
         raw.pop()
-    if not any(r.strip() for r in raw):
+    return raw
+
+
+def decode_lines(data: bytes, name: str | Path, allow_empty: bool = False) -> list[str]:
+    """Split bytes into lines, naming the first line that is binary or not UTF-8.
+
+    A file with nothing but blank lines is an error unless `allow_empty` (its blank lines are returned)."""
+    raw = split_lines(data)
+    if not allow_empty and not any(r.strip() for r in raw):
         raise CorpusError(name, "file is empty")
     for number, line in enumerate(raw, 1):
         if b"\x00" in line:
@@ -48,7 +56,7 @@ def decode_lines(data: bytes, name: str | Path) -> list[str]:
             line.decode("utf-8")
         except UnicodeDecodeError as err:
             raise CorpusError(name, f"not valid UTF-8 (byte {err.start + 1}); save the file as UTF-8", number) from None
-    return [r.decode("utf-8").rstrip("\r") for r in raw]
+    return [r.decode("utf-8") for r in raw]
 
 
 def parse_tsv(lines: list[str], name: str | Path) -> list[tuple[str, str]]:
@@ -64,8 +72,13 @@ def parse_tsv(lines: list[str], name: str | Path) -> list[tuple[str, str]]:
     return pairs
 
 
+def _one_line(field: str) -> str:
+    """A CSV field as one sentence: quoted line breaks, tabs and runs of spaces become one space."""
+    return " ".join(field.split())
+
+
 def parse_csv(lines: list[str], name: str | Path) -> list[tuple[str, str]]:
-    """A CSV file with a header row; the first two columns are source and target."""
+    """A CSV file with a header row; the first two columns are source and target (quoted fields may span lines)."""
     rows = csv.reader(io.StringIO("\n".join(lines)))
     try:
         header = next(rows)
@@ -77,7 +90,7 @@ def parse_csv(lines: list[str], name: str | Path) -> list[tuple[str, str]]:
                 continue
             if len(row) < 2:
                 raise CorpusError(name, "CSV row needs two columns", rows.line_num)
-            pairs.append((row[0].strip(), row[1].strip()))
+            pairs.append((_one_line(row[0]), _one_line(row[1])))
     except csv.Error as err:
         raise CorpusError(name, f"malformed CSV: {err}", rows.line_num) from None
     return pairs

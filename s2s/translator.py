@@ -1,8 +1,10 @@
 """The facade the CLI and the UI use: text in, translations and visualization data out."""
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 import torch
 
@@ -13,6 +15,7 @@ from .decoding import Result, Scored, decode, free_running, score_reference
 from .tokenizer import EOS, SOS, Vocab
 
 MAX_SRC_PIECES = 100  # longer inputs are cut (and the caller is told)
+STREAM_WINDOW = 16  # translate_iter: batches sorted by length together
 
 
 @dataclass
@@ -71,23 +74,43 @@ class Translator:
         examples = [Example(s.ids, t) for s, t in zip(sources, targets or [[SOS, EOS]] * len(sources))]
         return collate(examples).to(self.device)
 
+    def _decoded(self, sources: list[Source], cfg: DecodeConfig, prefix, batch_size: int):
+        """Decode the non-empty `sources` in batches of similar length: yields {index: Translation} per batch."""
+        todo = sorted((i for i, s in enumerate(sources) if s.pieces), key=lambda i: len(sources[i].ids))
+        for start in range(0, len(todo), batch_size):
+            chunk = todo[start:start + batch_size]
+            batch = self._batch([sources[i] for i in chunk])
+            results = decode(self.model, batch.src, batch.src_len, cfg, prefix)
+            yield {i: Translation(sources[i], r, [self.detok(h.tokens) for h in r.hypotheses])
+                   for i, r in zip(chunk, results)}
+
     def translate(self, texts: list[str], cfg: DecodeConfig, prefix: list[int] | None = None,
                   batch_size: int = 64) -> list[Translation]:
         """Translate in batches of similar length, returning results in input order.
 
         Empty or whitespace-only lines give empty translations without touching the model."""
         sources = [self.source(t) for t in texts]
-        out: list[Translation | None] = [None] * len(texts)
-        todo = sorted((i for i, s in enumerate(sources) if s.pieces), key=lambda i: len(sources[i].ids))
-        for start in range(0, len(todo), batch_size):
-            chunk = todo[start:start + batch_size]
-            batch = self._batch([sources[i] for i in chunk])
-            for i, result in zip(chunk, decode(self.model, batch.src, batch.src_len, cfg, prefix)):
-                out[i] = Translation(sources[i], result, [self.detok(h.tokens) for h in result.hypotheses])
-        for i, t in enumerate(out):
-            if t is None:
-                out[i] = Translation(sources[i], Result([]), [])
-        return out  # type: ignore[return-value]
+        done = {i: Translation(s, Result([]), []) for i, s in enumerate(sources) if not s.pieces}
+        for results in self._decoded(sources, cfg, prefix, batch_size):
+            done.update(results)
+        return [done[i] for i in range(len(texts))]
+
+    def translate_iter(self, texts: list[str], cfg: DecodeConfig, batch_size: int = 64,
+                       window: int = STREAM_WINDOW) -> Iterator[Translation]:
+        """`translate`, yielding each translation in input order as soon as it and all before it are done.
+
+        Lines are taken `window` batches at a time and batched by length within each window, so output starts
+        after the first window at the latest (a long job shows progress, a killed one keeps what it finished)."""
+        step = batch_size * window
+        for start in range(0, len(texts), step):
+            sources = [self.source(t) for t in texts[start:start + step]]
+            done = {i: Translation(s, Result([]), []) for i, s in enumerate(sources) if not s.pieces}
+            following = 0  # the next index to yield
+            for results in itertools.chain([{}], self._decoded(sources, cfg, None, batch_size)):
+                done.update(results)
+                while following in done:
+                    yield done.pop(following)
+                    following += 1
 
     def translate_one(self, text: str, cfg: DecodeConfig, prefix: list[int] | None = None) -> Translation:
         return self.translate([text], cfg, prefix)[0]

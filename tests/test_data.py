@@ -94,3 +94,22 @@ def test_source_length_counts_chinese_characters_as_words():
     assert source_length("我爱你。") == 4 and source_length("Ein Mann fährt Fahrrad.") == 4
     rows = scores_by_length(["a b", "我爱你们大家好吗朋友"], ["x y", "p q"], ["x y", "p q"])
     assert [r["bucket"] for r in rows] == ["1-5", "6-10"] and [r["sentences"] for r in rows] == [1, 1]
+
+
+@pytest.mark.parametrize("content", [b"a\tx\rb\ty\r", b"a\tx\r\nb\ty\r\n", b"a\tx\rb\ty", b"a\tx\nb\ty\r\n",
+                                     b"\xef\xbb\xbfa\tx\rb\ty\r"])
+def test_cr_crlf_and_lf_line_endings_alike(tmp_path, content):
+    assert read_pairs(write(tmp_path, "c.tsv", content)) == [("a", "x"), ("b", "y")]
+
+
+def test_cr_only_line_numbers_in_errors():
+    with pytest.raises(CorpusError, match=r"up.tsv:3: no TAB"):
+        parse_pairs(b"a\tx\rb\ty\rnone\r", "up.tsv")
+
+
+def test_blank_input_allowed_only_when_asked():
+    from s2s.data import decode_lines
+    assert decode_lines(b" \r\r\n\n", "<stdin>", allow_empty=True) == [" ", "", ""]
+    assert decode_lines(b"", "<stdin>", allow_empty=True) == []
+    with pytest.raises(CorpusError, match="<stdin>: file is empty"):
+        decode_lines(b" \r\r\n\n", "<stdin>")

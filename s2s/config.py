@@ -104,6 +104,13 @@ class DecodeConfig(_Serializable):
     max_len: int = 50  # maximum target pieces before stopping
     record_top: int = 10  # candidates recorded per step for visualization; 0 = text only (no top-k, entropy,
     # attention or beam tree: the fast path for batch translation)
+    min_p: float = 0.0  # sampling: keep tokens with p >= min_p * p_max (Nguyen et al. 2024); 0 = off
+    repetition_penalty: float = 1.0  # every strategy: logits of tokens already in the hypothesis are divided by it
+    # (multiplied when negative; Keskar et al. 2019); 1 = off
+    no_repeat_ngram: int = 0  # every strategy: never produce an n-gram the hypothesis already holds; 0 = off
+    beam_groups: int = 1  # diverse beam search (Vijayakumar et al. 2016): the K beams in this many groups of K/G
+    diversity_penalty: float = 0.0  # subtracted from a token's log-probability once per earlier group that chose it
+    # at the same step (Hamming diversity); only with beam_groups > 1
 
     def __post_init__(self):
         _require(self.strategy in STRATEGIES, f"strategy must be one of {STRATEGIES}, got {self.strategy!r}")
@@ -117,6 +124,14 @@ class DecodeConfig(_Serializable):
         _require(0 < self.top_p <= 1, f"top-p must be in (0, 1], got {self.top_p}")
         _require(self.max_len >= 1, f"max length must be >= 1, got {self.max_len}")
         _require(self.record_top >= 0, f"record_top must be >= 0, got {self.record_top}")
+        _require(0.0 <= self.min_p < 1.0, f"min-p must be in [0, 1), got {self.min_p}")
+        _require(1.0 <= self.repetition_penalty <= 10.0,
+                 f"repetition penalty must be in [1, 10], got {self.repetition_penalty}")
+        _require(0 <= self.no_repeat_ngram <= 10, f"no-repeat n-gram size must be in [0, 10], got {self.no_repeat_ngram}")
+        _require(1 <= self.beam_groups <= self.beam_size and self.beam_size % self.beam_groups == 0,
+                 f"beam groups must divide the beam size ({self.beam_size}), got {self.beam_groups}")
+        _require(0.0 <= self.diversity_penalty <= 100.0,
+                 f"diversity penalty must be in [0, 100], got {self.diversity_penalty}")
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ what the UI draws: tokens, per-token log-probabilities, the top candidates of ev
 """
 from __future__ import annotations
 
+import hashlib
 import math
 import secrets
 from dataclasses import dataclass, field
@@ -46,8 +47,9 @@ class BeamStep:
 
     parents: list[int]  # beam slot each candidate extends
     tokens: list[int]
-    scores: list[float]  # cumulative log-probability
+    scores: list[float]  # cumulative search score (the log-probability, unless a search option changes it)
     status: list[str]  # "kept" (becomes slot i of the next step, in order), "finished" (<eos>) or "pruned"
+    groups: list[int] = field(default_factory=list)  # diverse beam search: the group of each candidate
 
 
 @dataclass
@@ -85,8 +87,60 @@ def apply_top_p(logits: torch.Tensor, p: float) -> torch.Tensor:
     return logits.masked_fill(drop, float("-inf"))
 
 
+def apply_min_p(logits: torch.Tensor, min_p: float) -> torch.Tensor:
+    """Keep exactly the tokens whose probability is at least min_p times the most likely one's (0 keeps all)."""
+    if min_p <= 0:
+        return logits
+    logp = logits.float().log_softmax(-1)
+    keep = logp >= logp.max(-1, keepdim=True).values + math.log(min_p)
+    return logits.masked_fill(~keep, float("-inf"))
+
+
 def sampling_logits(logits: torch.Tensor, cfg: DecodeConfig) -> torch.Tensor:
-    return apply_top_p(apply_top_k(apply_temperature(logits, cfg.temperature), cfg.top_k), cfg.top_p)
+    """Temperature, then top-k, top-p (on the renormalised top-k) and min-p."""
+    logits = apply_top_p(apply_top_k(apply_temperature(logits, cfg.temperature), cfg.top_k), cfg.top_p)
+    return apply_min_p(logits, cfg.min_p)
+
+
+def apply_repetition_penalty(logits: torch.Tensor, history: torch.Tensor, penalty: float) -> torch.Tensor:
+    """CTRL's penalty: the logit of every token already in a row's history (rows, t) is divided by `penalty`
+    when positive and multiplied by it when negative (1 = off)."""
+    if penalty == 1.0 or history.size(1) == 0:
+        return logits
+    seen = logits.gather(1, history)
+    return logits.scatter(1, history, torch.where(seen > 0, seen / penalty, seen * penalty))
+
+
+def banned_ngram_tokens(history: torch.Tensor, n: int, vocab: int) -> torch.Tensor:
+    """(rows, vocab) True for each token that would complete an n-gram already in the row's history: the last
+    n - 1 tokens followed by it occur earlier. <eos> is never banned (a hypothesis can always end)."""
+    rows, length = history.shape
+    banned = torch.zeros(rows, vocab, dtype=torch.bool, device=history.device)
+    if n <= 0 or length < n:
+        return banned
+    grams = history.unfold(1, n, 1)  # (rows, length - n + 1, n)
+    context = history[:, length - n + 1:] if n > 1 else history[:, :0]
+    match = (grams[:, :, :-1] == context.unsqueeze(1)).all(-1)  # (rows, length - n + 1)
+    row, pos = match.nonzero(as_tuple=True)
+    banned[row, grams[row, pos, -1]] = True
+    banned[:, EOS] = False
+    return banned
+
+
+def _has_processors(cfg: DecodeConfig) -> bool:
+    """Options that change what the search sees beyond the model's own distribution."""
+    return cfg.repetition_penalty != 1.0 or cfg.no_repeat_ngram > 0 or (
+        cfg.strategy == "beam" and cfg.beam_groups > 1 and cfg.diversity_penalty > 0)
+
+
+def process(logits: torch.Tensor, history: torch.Tensor | None, cfg: DecodeConfig) -> torch.Tensor:
+    """Repetition penalty and n-gram blocking over (rows, vocab) logits, given each row's tokens so far."""
+    if history is None:
+        return logits
+    logits = apply_repetition_penalty(logits, history, cfg.repetition_penalty)
+    if cfg.no_repeat_ngram:
+        logits = logits.masked_fill(banned_ngram_tokens(history, cfg.no_repeat_ngram, logits.size(-1)), float("-inf"))
+    return logits
 
 
 # ---------------------------------------------------------------- step records
@@ -154,6 +208,7 @@ class _Start:
     state: State
     prev: torch.Tensor  # shape (batch,): the token to feed next
     records: _Records
+    cfg: DecodeConfig
 
 
 def _forced_steps(model: Seq2Seq, enc: Encoded, prefix: list[int], cfg: DecodeConfig) -> _Start:
@@ -167,7 +222,7 @@ def _forced_steps(model: Seq2Seq, enc: Encoded, prefix: list[int], cfg: DecodeCo
         prev = torch.full_like(prev, token)
         records.add(logp, logp, prev, out.attention, cfg.record_top)
         state = out.state
-    return _Start(enc, state, prev, records)
+    return _Start(enc, state, prev, records, cfg)
 
 
 def start(model: Seq2Seq, src: torch.Tensor, src_len: torch.Tensor, cfg: DecodeConfig,
@@ -211,7 +266,7 @@ def draw(probs: torch.Tensor, generators: list[torch.Generator], copies: int) ->
 
 
 def _choose(logits: torch.Tensor, cfg: DecodeConfig, generators, copies: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """(tokens (rows,), log of the distribution they were chosen from (rows, vocab))."""
+    """(tokens (rows,), log of the distribution they were chosen from (rows, vocab)); logits already processed."""
     if cfg.strategy == "sample":
         dist = sampling_logits(mask_specials(logits), cfg).log_softmax(-1)
         return draw(dist.exp(), generators, copies), dist
@@ -219,37 +274,50 @@ def _choose(logits: torch.Tensor, cfg: DecodeConfig, generators, copies: int) ->
     return dist.argmax(-1), dist
 
 
+def _history(begin: "_Start") -> torch.Tensor | None:
+    """Each row's tokens so far (the forced prefix), when an option needs them; None otherwise."""
+    if not _has_processors(begin.cfg):
+        return None
+    rows = begin.prev.size(0)
+    if not begin.records.tokens:
+        return begin.prev.new_zeros(rows, 0)
+    return torch.stack(begin.records.tokens, 1)
+
+
 def _run_free(model: Seq2Seq, begin: _Start, cfg: DecodeConfig, generators=None, copies: int = 1) -> list[Hypothesis]:
     """Greedy or sampling from `begin` until every row has produced <eos> or max_len is reached.
     Sampling: `generators` has one generator per sentence, each sentence has `copies` consecutive rows."""
     state, prev, records = begin.state, begin.prev, begin.records
     done, enc, live = prev == EOS, begin.enc, None  # live: the rows still computed (None: all)
+    history = _history(begin)
     for _ in range(len(records.tokens), cfg.max_len):
         out = model.step(prev, state, enc)
         logits = out.logits.float()
-        tokens, dist = _choose(logits, cfg, generators, copies)
+        tokens, dist = _choose(process(logits, history, cfg), cfg, generators, copies)
         tokens = tokens.masked_fill(done if live is None else done.index_select(0, live), PAD)
         # greedy: dist is the model's log-softmax with <pad>/<sos> at -inf, which are never chosen, so it gives the
         # same token log-probabilities as a second log_softmax would (rows already done are cut off later)
-        model_logp = logits.log_softmax(-1) if cfg.strategy == "sample" else dist
+        model_logp = logits.log_softmax(-1) if cfg.strategy == "sample" or history is not None else dist
         records.add(dist, model_logp, tokens, out.attention, cfg.record_top, live, done.size(0))
         done = done | ((tokens if live is None else _spread(tokens, live, done.size(0), PAD)) == EOS)
         if bool(done.all()):
             break
         prev, state = tokens, out.state
+        history = None if history is None else torch.cat([history, tokens.unsqueeze(1)], 1)
         if cfg.strategy != "sample":  # sampling keeps every row so that a seed draws what it always drew
-            prev, state, enc, live = _drop_done(prev, state, begin.enc, enc, done, live)
+            prev, state, enc, live, history = _drop_done(prev, state, begin.enc, enc, done, live, history)
     return _free_hypotheses(records)
 
 
-def _drop_done(prev, state: State, enc_all: Encoded, enc: Encoded, done: torch.Tensor, live):
+def _drop_done(prev, state: State, enc_all: Encoded, enc: Encoded, done: torch.Tensor, live, history):
     """Greedy: rows that produced <eos> leave the batch (their later steps are never read)."""
     current = done if live is None else done.index_select(0, live)
     if not bool(current.any()):
-        return prev, state, enc, live
+        return prev, state, enc, live, history
     pos = (~current).nonzero().squeeze(1)
     live = pos if live is None else live.index_select(0, pos)
-    return prev.index_select(0, pos), select_state(state, pos), enc_all.select(live), live
+    history = None if history is None else history.index_select(0, pos)
+    return prev.index_select(0, pos), select_state(state, pos), enc_all.select(live), live, history
 
 
 def _free_hypotheses(records: _Records) -> list[Hypothesis]:
@@ -262,17 +330,26 @@ def _free_hypotheses(records: _Records) -> list[Hypothesis]:
     return hyps
 
 
-def sentence_generators(seed: int | None, batch: int) -> list[torch.Generator]:
-    """One CPU generator per sentence, all seeded with `seed` (a sentence's samples depend on the seed and the
-    sentence only), or each from fresh OS entropy when `seed` is None (never the global random state)."""
-    return [torch.Generator().manual_seed(secrets.randbits(63) if seed is None else seed) for _ in range(batch)]
+def sentence_generators(seed: int | None, src: torch.Tensor, src_len: torch.Tensor) -> list[torch.Generator]:
+    """One CPU generator per sentence, seeded from `seed` and the sentence's own source ids: its samples depend on
+    the seed and the sentence only, never on the other sentences of the batch (different sentences get different
+    streams, the same sentence the same one). Without a seed, fresh OS entropy (never the global random state)."""
+    gens = []
+    for ids, n in zip(src.tolist(), src_len.tolist()):
+        if seed is None:
+            value = secrets.randbits(63)
+        else:
+            digest = hashlib.sha256(f"{seed}:{ids[:n]}".encode()).digest()
+            value = int.from_bytes(digest[:8], "little") >> 1
+        gens.append(torch.Generator().manual_seed(value))
+    return gens
 
 
 def sample_many(model, src, src_len, cfg: DecodeConfig, prefix=None) -> list[Result]:
     """cfg.n_best samples per sentence, drawn in one batch; hypotheses sorted by log-probability."""
     n = cfg.n_best
     begin = start(model, src, src_len, cfg, prefix, copies=n)
-    hyps = _run_free(model, begin, cfg, sentence_generators(cfg.seed, src.size(0)), n)
+    hyps = _run_free(model, begin, cfg, sentence_generators(cfg.seed, src, src_len), n)
     groups = [hyps[i * n:(i + 1) * n] for i in range(src.size(0))]
     return [Result(sorted(g, key=lambda h: -h.score)) for g in groups]
 
@@ -299,14 +376,15 @@ class _Beam:
     n_prefix: int = 0  # forced tokens before the search: part of every hypothesis's score and length
 
 
-def _expand(beam: _Beam, logp: torch.Tensor, active: torch.Tensor | None = None):
-    """logp (n*k, vocab) of the n sentences `active` (None: all) -> the best 2k candidates per sentence:
-    scores, parent slots, tokens, each (batch, 2k); sentences not searched get -inf / 0 / <pad>."""
-    batch, vocab = beam.scores.size(0), logp.size(-1)
-    scores = beam.scores if active is None else beam.scores.index_select(0, active)
-    total = (scores.unsqueeze(-1) + logp.view(scores.size(0), beam.k, vocab)).view(scores.size(0), -1)
-    top = total.topk(min(2 * beam.k, total.size(1)), dim=-1)
-    cand = top.values, torch.div(top.indices, vocab, rounding_mode="floor"), top.indices % vocab
+def _expand(beam: _Beam, logp: torch.Tensor, active: torch.Tensor | None, slots: slice):
+    """logp (n, len(slots), vocab) for the beam slots `slots` of the n sentences `active` (None: all) -> the best
+    2 * len(slots) candidates per sentence: scores, parent slots, tokens, each (batch, 2 * len(slots));
+    sentences not searched get -inf / 0 / <pad>."""
+    batch, vocab, width = beam.scores.size(0), logp.size(-1), slots.stop - slots.start
+    scores = (beam.scores if active is None else beam.scores.index_select(0, active))[:, slots]
+    total = (scores.unsqueeze(-1) + logp).view(scores.size(0), -1)
+    top = total.topk(min(2 * width, total.size(1)), dim=-1)
+    cand = top.values, torch.div(top.indices, vocab, rounding_mode="floor") + slots.start, top.indices % vocab
     if active is None:
         return cand
     return tuple(_spread(x, active, batch, fill) for x, fill in zip(cand, (float("-inf"), 0, PAD)))
@@ -317,9 +395,10 @@ def _slot_rows(sentences: torch.Tensor, k: int) -> torch.Tensor:
     return (sentences.unsqueeze(1) * k + torch.arange(k, device=sentences.device)).view(-1)
 
 
-def _advance(beam: _Beam, out: StepOutput, parents: torch.Tensor, done: list[bool], active, enc_all: Encoded, enc):
+def _advance(beam: _Beam, out: StepOutput, parents: torch.Tensor, done: list[bool], active, enc_all: Encoded, enc,
+             history):
     """Inputs of the next step: each kept beam continues from its parent's row. Sentences that are done leave
-    the batch, so the model computes only rows that still matter. Returns (state, prev, enc, active)."""
+    the batch, so the model computes only rows that still matter. Returns (state, prev, enc, active, history)."""
     batch, k = parents.shape
     current = list(range(batch)) if active is None else active.tolist()  # sentence of each block of k rows
     pos = [i for i, b in enumerate(current) if not done[b]]
@@ -330,31 +409,79 @@ def _advance(beam: _Beam, out: StepOutput, parents: torch.Tensor, done: list[boo
     if len(pos) < len(current):
         enc = enc_all.select(_slot_rows(nxt, k))
     active = None if len(pos) == batch else nxt
-    return select_state(out.state, rows), beam.tokens[-1].index_select(0, nxt).view(-1), enc, active
+    prev = beam.tokens[-1].index_select(0, nxt).view(-1)
+    if history is not None:
+        history = torch.cat([history.index_select(0, rows), prev.unsqueeze(1)], 1)
+    return select_state(out.state, rows), prev, enc, active, history
 
 
-def _select(beam: _Beam, cand: tuple, step: int, alpha: float, done: list[bool], keep_tree: bool) -> torch.Tensor:
-    """Finish <eos> candidates ranked within the top k, keep the k best others; returns parent slots (batch, k)."""
+def _search_step(beam: _Beam, logp: torch.Tensor, active, step: int, cfg: DecodeConfig, done: list[bool],
+                 keep_tree: bool) -> torch.Tensor:
+    """One step for all sentences: logp (n * k, vocab) -> parent slots (batch, k) of the kept beams.
+
+    The k slots form cfg.beam_groups groups searched one after another (diverse beam search); group g's
+    log-probabilities are lowered by diversity_penalty for each earlier group that kept the same token at this step.
+    With one group this is plain beam search."""
+    groups, k, vocab = cfg.beam_groups, beam.k, logp.size(-1)
+    width = k // groups
+    logp = logp.view(-1, k, vocab)
+    chosen = torch.zeros(logp.size(0), vocab, device=logp.device) if groups > 1 else None
+    parts = []
+    for g in range(groups):
+        slots = slice(g * width, (g + 1) * width)
+        part_logp = logp[:, slots] if chosen is None else logp[:, slots] - cfg.diversity_penalty * chosen.unsqueeze(1)
+        cand = _expand(beam, part_logp, active, slots)
+        parts.append(_kept(cand, width))
+        if chosen is not None:
+            tokens = parts[-1][2] if active is None else parts[-1][2].index_select(0, active)
+            chosen.scatter_add_(1, tokens, torch.ones_like(tokens, dtype=chosen.dtype))
+    return _record(beam, parts, step, cfg.length_penalty, done, keep_tree)
+
+
+def _kept(cand: tuple, width: int) -> tuple:
+    """The `width` best candidates that are not <eos> (they continue), plus everything needed to record the step."""
     scores, parents, tokens = cand
     is_eos = tokens == EOS
-    live = scores.masked_fill(is_eos, float("-inf")).topk(beam.k, dim=-1)
-    kept_parents, kept_tokens = parents.gather(1, live.indices), tokens.gather(1, live.indices)
-    beam.logps.append(live.values - beam.scores.gather(1, kept_parents))
-    beam.scores = live.values
-    beam.parents.append(kept_parents)
-    beam.tokens.append(kept_tokens)
-    _finish_eos(beam, scores, parents, is_eos, step, alpha)
+    live = scores.masked_fill(is_eos, float("-inf")).topk(width, dim=-1)
+    return live.values, parents.gather(1, live.indices), tokens.gather(1, live.indices), live.indices, cand, is_eos
+
+
+def _record(beam: _Beam, parts: list[tuple], step: int, alpha: float, done: list[bool], keep_tree: bool):
+    """Append the step's kept beams (all groups, in slot order) and its finished <eos> candidates."""
+    values, parents, tokens = (torch.cat([part[i] for part in parts], 1) for i in range(3))
+    beam.logps.append(values - beam.scores.gather(1, parents))
+    beam.scores = values
+    beam.parents.append(parents)
+    beam.tokens.append(tokens)
+    for part in parts:
+        (scores, cand_parents, _), is_eos = part[4], part[5]
+        _finish_eos(beam, scores, cand_parents, is_eos, step, alpha, part[0].size(1))
     if keep_tree:
-        rows = zip(scores.tolist(), parents.tolist(), tokens.tolist(), live.indices.tolist())
-        for b, (s, p, t, kept) in enumerate(rows):
+        for b in range(len(done)):
             if not done[b]:
-                beam.trees[b].append(_tree_step(s, p, t, kept))
-    return kept_parents
+                beam.trees[b].append(_merge_tree([_tree_step(*_tree_lists(part, b)) for part in parts]))
+    return parents
 
 
-def _finish_eos(beam: _Beam, scores, parents, is_eos, step: int, alpha: float) -> None:
-    """Record the <eos> candidates ranked within the top k (sentences not searched have -inf scores)."""
-    k = min(beam.k, scores.size(1))
+def _tree_lists(part: tuple, b: int) -> tuple:
+    (scores, parents, tokens), indices = part[4], part[3]
+    return scores[b].tolist(), parents[b].tolist(), tokens[b].tolist(), indices[b].tolist()
+
+
+def _merge_tree(steps: list[BeamStep]) -> BeamStep:
+    """One BeamStep from the groups' own: every group's kept candidates first (slot order), then the rest."""
+    if len(steps) == 1:
+        return steps[0]
+    order = [(g, i) for kept in (True, False) for g, st in enumerate(steps) for i, status in enumerate(st.status)
+             if (status == "kept") == kept]
+    pick = lambda name: [getattr(steps[g], name)[i] for g, i in order]  # noqa: E731
+    return BeamStep(pick("parents"), pick("tokens"), pick("scores"), pick("status"), [g for g, _ in order])
+
+
+def _finish_eos(beam: _Beam, scores, parents, is_eos, step: int, alpha: float, width: int) -> None:
+    """Record the <eos> candidates ranked within the top `width` of their group (sentences not searched have -inf
+    scores)."""
+    k = min(width, scores.size(1))
     found = (is_eos[:, :k] & (scores[:, :k] > float("-inf"))).nonzero().tolist()
     for b, rank in found:
         raw = scores[b, rank].item()
@@ -412,22 +539,47 @@ def beam_search(model: Seq2Seq, src, src_len, cfg: DecodeConfig, prefix=None, ke
     if n_prefix:
         prefix_logp = torch.stack(begin.records.logprobs, 1).sum(1).view(batch, k)[:, 0]
     scores = torch.full((batch, k), float("-inf"), device=src.device)
-    scores[:, 0] = prefix_logp
+    scores[:, ::k // cfg.beam_groups] = prefix_logp.unsqueeze(1)  # each group starts from one live slot
     beam = _Beam(k, scores, finished=[[] for _ in range(batch)], trees=[[] for _ in range(batch)], n_prefix=n_prefix)
     state, prev, done = begin.state, begin.prev, [False] * batch
-    enc, active = begin.enc, None  # active: the sentences still searched (None: all)
+    enc, active, history = begin.enc, None, _history(begin)  # active: the sentences still searched (None: all)
     for step in range(cfg.max_len - n_prefix):
         out = model.step(prev, state, enc)
-        logp = _mask_specials_(out.logits.float().log_softmax(-1))
+        logp = _mask_specials_(process(out.logits.float(), history, cfg).log_softmax(-1))
         if cfg.record_top:  # visualization data: top candidates, entropy and attention of every beam row
             rows = None if active is None else _slot_rows(active, k)
             begin.records.add(logp, logp, None, out.attention, cfg.record_top, rows, batch * k)
-        parents = _select(beam, _expand(beam, logp, active), step, cfg.length_penalty, done, keep_tree)
+        parents = _search_step(beam, logp, active, step, cfg, done, keep_tree)
         done = [d or len(f) >= k for d, f in zip(done, beam.finished)]
         if all(done):
             break
-        state, prev, enc, active = _advance(beam, out, parents, done, active, begin.enc, enc)
-    return _finalize(beam, begin.records, cfg, n_prefix, prefix_logp.tolist(), done, keep_tree)
+        state, prev, enc, active, history = _advance(beam, out, parents, done, active, begin.enc, enc, history)
+    results = _finalize(beam, begin.records, cfg, n_prefix, prefix_logp.tolist(), done, keep_tree)
+    if _has_processors(cfg):
+        _model_logprobs(model, src, src_len, results)
+    return results
+
+
+def _model_logprobs(model: Seq2Seq, src, src_len, results: list[Result]) -> None:
+    """When a search option changed the scores, give every step of every hypothesis its model log-probability
+    (temperature 1, teacher-forced rescoring): `Hypothesis.logprob` stays the model's, `score` the search's."""
+    rows, seqs = [], []
+    for b, result in enumerate(results):
+        for hyp in result.hypotheses:
+            rows.append(b)
+            seqs.append([SOS] + hyp.tokens)
+    if not seqs:
+        return
+    width = max(len(x) for x in seqs) + 1
+    tgt = torch.full((len(seqs), width), PAD, dtype=torch.long, device=src.device)
+    for i, x in enumerate(seqs):
+        tgt[i, :len(x)] = torch.tensor(x, device=src.device)
+    index = torch.tensor(rows, device=src.device)
+    scored = score_reference(model, src.index_select(0, index), src_len.index_select(0, index.cpu()), tgt, 0)
+    hyps = [h for result in results for h in result.hypotheses]
+    for hyp, s in zip(hyps, scored):
+        for step, lp in zip(hyp.steps, s.gold_logprobs):
+            step.logprob = lp
 
 
 def _finalize(beam: _Beam, records: _Records, cfg: DecodeConfig, n_prefix: int, prefix_logp, done, keep_tree):

@@ -133,7 +133,8 @@ def _add_train_flags(p: argparse.ArgumentParser) -> None:
     add("--time-limit", type=NON_NEGATIVE, default=0.0, help="seconds; 0 = no limit")
     add("--init-from", help="fine-tune this checkpoint (keeps its vocabulary and model shape: model and vocabulary "
                             "flags that disagree with it are refused)")
-    add("--resume", action="store_true", help="continue from <out>.last (an error when there is none)")
+    add("--resume", action="store_true",
+        help="continue from <out>.last; when there is none, say so and start a new run")
     add("--keep", default="best", choices=["best", "last"],
         help="what --out holds: the best model by (teacher-forced) validation loss, or the latest one "
              "(scheduled sampling trades teacher-forced loss for free-running quality)")
@@ -199,24 +200,33 @@ def _writable(folder: Path) -> bool:
         return False
 
 
-def check_out(out: Path) -> None:
-    """Refuse an --out that cannot be written, before anything is read or written."""
-    for path in (out, last_path(out), metrics_path(out)):
-        if path.is_dir():
-            raise UsageError(f"--out {out}: {path} is a folder; name a file in it, e.g. {path / 'model.s2s'}")
-    folder = out.parent
+def check_writable(path: Path, flag: str, also: tuple[Path, ...] = ()) -> None:
+    """Refuse an output file (and its companions `also`) that cannot be written, before anything is read or
+    written; folders that do not exist yet are fine (they are created)."""
+    for p in (path, *also):
+        if p.is_dir():
+            raise UsageError(f"{flag} {path}: {p} is a folder; name a file in it, e.g. {p / 'name'}")
+    folder = path.parent
     while not folder.exists() and folder != folder.parent:  # the folders to create
         folder = folder.parent
     if not folder.is_dir():
-        raise UsageError(f"--out {out}: {folder} is a file, not a folder")
+        raise UsageError(f"{flag} {path}: {folder} is a file, not a folder")
     if not _writable(folder):
-        raise UsageError(f"--out {out}: cannot write in the folder {folder} (read-only or no permission)")
+        raise UsageError(f"{flag} {path}: cannot write in the folder {folder} (read-only or no permission)")
 
 
-def check_resume(out: Path) -> None:
-    if not last_path(out).exists():
-        raise UsageError(f"--resume: {last_path(out)} does not exist, nothing to resume; drop --resume to start "
-                         f"a new run")
+def check_out(out: Path) -> None:
+    check_writable(out, "--out", (last_path(out), metrics_path(out)))
+
+
+def resumable(out: Path) -> bool:
+    """--resume: whether <out>.last exists; when it does not, say so and start a new run (scripts pass --resume
+    on every start so that a rerun continues where the last one stopped)."""
+    if last_path(out).exists():
+        return True
+    print(f"--resume: {last_path(out)} does not exist, nothing to resume: starting a new run", file=sys.stderr,
+          flush=True)
+    return False
 
 
 def _data(args) -> tuple[list, list]:
@@ -362,8 +372,7 @@ def cmd_train(args) -> None:
     cfg = train_config(args)
     out = Path(args.out)
     check_out(out)
-    if args.resume:
-        check_resume(out)
+    args.resume = args.resume and resumable(out)
     if args.threads:
         torch.set_num_threads(args.threads)
     train_pairs, valid_pairs = _data(args)
@@ -426,6 +435,8 @@ def cmd_translate(args) -> None:
 
 def cmd_evaluate(args) -> None:
     cfg = decode_config(args)
+    if args.hyp_out:
+        check_writable(Path(args.hyp_out), "--hyp-out")
     translator = _translator(args)
     src, ref = read_text(args.src), read_text(args.ref)
     if len(src) != len(ref):
@@ -434,6 +445,7 @@ def cmd_evaluate(args) -> None:
     hyps = [t.text for t in translator.translate(src, cfg, batch_size=decode_batch_size(args))]
     scores = {**corpus_scores(hyps, ref), "by_length": scores_by_length(src, hyps, ref)}
     if args.hyp_out:
+        Path(args.hyp_out).parent.mkdir(parents=True, exist_ok=True)
         Path(args.hyp_out).write_text("".join(h + "\n" for h in hyps), encoding="utf-8")
     print(json.dumps({"bleu": scores["bleu"], "chrf": scores["chrf"], "sentences": len(src),
                       "seconds": round(time.time() - began, 2), "by_length": scores["by_length"]}))
@@ -456,6 +468,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except BrokenPipeError:
         return 0
+    except OSError as err:  # the disk, not the input: still one line (e.g. disk full, a file removed meanwhile)
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     return 0
 
 

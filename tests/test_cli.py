@@ -284,9 +284,10 @@ def test_out_that_cannot_be_written_is_refused_before_training(pairs_file, tmp_p
 
 
 def test_resume_without_last_checkpoint_says_so(pairs_file, tmp_path, capsys):
-    err = _error(capsys, _train(pairs_file, tmp_path / "m.s2s", "--resume"))
-    assert "m.last.s2s" in err and "nothing to resume" in err
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["pairs.tsv"]
+    assert main(_train(pairs_file, tmp_path / "m.s2s", "--resume")) == 0  # scripts pass --resume on every start
+    first = capsys.readouterr().err.splitlines()[0]
+    assert first == f"--resume: {tmp_path / 'm.last.s2s'} does not exist, nothing to resume: starting a new run"
+    assert (tmp_path / "m.s2s").is_file()
 
 
 @pytest.mark.parametrize("flags, named", [
@@ -443,3 +444,12 @@ def test_progress_bar_on_a_terminal(trained, monkeypatch):
     monkeypatch.setattr(sys, "stderr", err)
     _stdin(monkeypatch, "red cat\n")
     assert main(["translate", "--model", str(trained)]) == 0 and err.text == ""  # no bar unless asked
+
+
+def test_evaluate_hyp_out(trained, corpus, tmp_path, capsys):
+    argv = ["evaluate", "--model", str(trained), "--src", str(corpus / "src.txt"), "--ref", str(corpus / "ref.txt")]
+    assert main([*argv, "--hyp-out", str(tmp_path / "new" / "hyp.txt")]) == 0  # missing folders are created
+    assert len((tmp_path / "new" / "hyp.txt").read_text().splitlines()) == 8
+    (tmp_path / "afile").write_text("x")
+    for bad in (tmp_path / "new", tmp_path / "afile" / "hyp.txt"):
+        assert "--hyp-out" in _error(capsys, [*argv, "--hyp-out", str(bad)])

@@ -1,6 +1,7 @@
 """Seq2Seq Playground: `python app.py` serves the Gradio UI (PORT / GRADIO_SERVER_PORT pick the port)."""
 from __future__ import annotations
 
+import logging
 import os
 
 import torch
@@ -9,6 +10,8 @@ from demo.app import build_demo, launch_kwargs
 
 
 def main() -> None:
+    # handler errors are logged with their traceback (demo/errors.py); the visitor sees one sentence
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     torch.set_num_threads(1)  # one intra-op thread per request: concurrent requests share the cores, not fight
     port = int(os.environ.get("PORT") or os.environ.get("GRADIO_SERVER_PORT") or 7860)
     on_spaces = bool(os.environ.get("SPACE_ID"))

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import gradio as gr
 
-from . import models
+from . import limits, models, session_files
+from .errors import friendly
 from .i18n import I18N, t
 from .tabs import exposure, train, translate
 
@@ -12,9 +13,18 @@ CSS = """
 .s2s-bar {height: 100%; background: #2563eb; transition: width 0.4s;}
 #translation textarea {font-size: 1.25em;}
 """
-DECODE_CONCURRENCY = 2  # decoding requests served at once (one torch thread each on a 2-core machine)
+DECODE_CONCURRENCY = 4  # decoding requests served at once (one torch thread each); more than one session's cap
+QUEUE_SIZE = 200  # jobs waiting in all groups together (each session and IP address has its own cap: demo/limits.py)
+CACHE_SWEEP = (600, 3600)  # every 10 minutes, Gradio deletes the files it handed out more than an hour ago
 
 
+@friendly
+def end_session(request: gr.Request) -> None:
+    """The browser tab closed (Gradio's unload event): delete the models this session trained."""
+    session_files.end_session(getattr(request, "session_hash", None))
+
+
+@friendly
 def refresh_pickers(session_models: dict | None, model: str | None, model_a: str | None, model_b: str | None,
                     exposure_model: str | None, curve_models: list | None, base_model: str | None):
     """Re-list the shipped checkpoints plus this session's own models in every picker (values kept if valid)."""
@@ -30,8 +40,9 @@ def refresh_pickers(session_models: dict | None, model: str | None, model_a: str
 
 
 def build_demo() -> gr.Blocks:
-    with gr.Blocks(title="Seq2Seq Playground", delete_cache=(3600, 6 * 3600)) as demo:
+    with gr.Blocks(title="Seq2Seq Playground", delete_cache=CACHE_SWEEP) as demo:
         # {name: checkpoint path} of the models trained in this browser session; files go when the session does
+        # (end_session below; Gradio's own delete_callback only runs an hour after the session closed)
         session_models = gr.State({}, delete_callback=models.delete_session_models)
         gr.Markdown(t("title"))
         with gr.Tabs():
@@ -47,7 +58,9 @@ def build_demo() -> gr.Blocks:
         session_models.change(refresh_pickers, [session_models, *pickers], pickers, api_name="refresh_session_models",
                               queue=False)
         demo.load(refresh_pickers, [session_models, *pickers], pickers, api_name="refresh_models", queue=False)
-    demo.queue(default_concurrency_limit=DECODE_CONCURRENCY, max_size=200)
+        demo.unload(end_session)
+    demo.queue(default_concurrency_limit=DECODE_CONCURRENCY, max_size=QUEUE_SIZE)
+    limits.install(demo)
     return demo
 
 

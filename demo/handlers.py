@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import math
 import threading
-from collections import Counter
+from collections import Counter, OrderedDict
+from pathlib import Path
 
 import gradio as gr
 import pandas as pd
@@ -16,11 +17,14 @@ from s2s.evaluate import compare_one, exposure_curve, scores_by_length
 from s2s.tokenizer import EOS, SOS
 from s2s.translator import MAX_SRC_PIECES, Translation, Translator
 
-from . import models, plots
+from . import models, plots, session_files
+from .errors import message
 
 MAX_CHARS = 5000  # characters accepted from the text box (the model itself reads at most MAX_SRC_PIECES)
 MAX_SAMPLES = 50
 CURVE_PAIRS = 200  # held-out pairs behind each exposure-bias curve
+MAX_SEED = 2**32 - 1  # the seed field's bounds (also checked here: the API accepts any number)
+CACHE_ENTRIES = 32  # cached exposure curves and BLEU-by-length rows (per model file)
 
 
 # ---------------------------------------------------------------- shared helpers
@@ -33,10 +37,16 @@ def get_model(model: str | None, session_models: dict | None = None) -> Translat
             raise gr.Error(f"No model found: put checkpoints (*.s2s) in {models.checkpoint_dir()}.")
         raise gr.Error("Pick a model first.")
     try:
-        return models.get_translator(models.model_path(model, session_models))
+        path = models.model_path(model, session_models)
     except KeyError:
-        raise gr.Error(f"Unknown model {model!r}. Models trained in the Train tab are only visible "
-                       "in the browser session that trained them.") from None
+        path = None
+    if path is None:
+        raise gr.Error(message("err_unknown_model", name=model))
+    if session_models and model in session_models:
+        if not path.is_file():
+            raise gr.Error(message("err_model_removed", n=session_files.max_models()))
+        session_files.touch(path)
+    return models.get_translator(path)
 
 
 def clean_text(text: str | None) -> str:
@@ -57,6 +67,19 @@ def cut_notice(translator: Translator, text: str, raw: str | None) -> str:
     return message
 
 
+def seed_value(seed) -> int | None:
+    """The seed as an int in [0, MAX_SEED], None when empty; gr.Error otherwise (1e30, nan, -1, text)."""
+    if seed is None or seed == "":
+        return None
+    try:
+        value = float(seed)
+    except (TypeError, ValueError):
+        value = math.nan
+    if not (math.isfinite(value) and 0 <= value <= MAX_SEED):
+        raise gr.Error(message("err_seed", max=MAX_SEED))
+    return int(value)
+
+
 def decode_config(strategy: str, beam_size=5, temperature=1.0, n_best=1, length_penalty=1.0, top_k=0,
                   top_p=1.0, seed=None) -> DecodeConfig:
     strategy = {"sampling": "sample"}.get(strategy, strategy)
@@ -69,7 +92,7 @@ def decode_config(strategy: str, beam_size=5, temperature=1.0, n_best=1, length_
     try:
         return DecodeConfig(strategy=strategy, beam_size=k, n_best=n, length_penalty=float(length_penalty),
                             temperature=float(temperature), top_k=int(top_k or 0), top_p=float(top_p),
-                            seed=None if seed in (None, "") else int(seed))
+                            seed=seed_value(seed))
     except (ConfigError, TypeError, ValueError) as err:
         raise gr.Error(str(err)) from None
 
@@ -250,15 +273,25 @@ def compare_models(text: str, model_a: str, model_b: str, session_models: dict |
     return tr_a.text, tr_b.text, fig, notice
 
 
+def length_scores(name: str, session_models: dict | None = None, limit: int = CURVE_PAIRS) -> list[dict]:
+    """BLEU rows by source length of one model, computed once per checkpoint file (see `memo`)."""
+    translator = get_model(name, session_models)
+    path = models.model_path(name, session_models)
+
+    def compute():
+        pairs = models.heldout_pairs(models.language_pair(name), limit)
+        sources, refs = [s for s, _ in pairs], [r for _, r in pairs]
+        hyps = [t.text for t in translator.translate(sources, DecodeConfig(strategy="greedy", record_top=0))]
+        return scores_by_length(sources, hyps, refs)
+
+    return memo(("bleu", *file_key(path), models.language_pair(name), limit), compute)
+
+
 def bleu_by_length(model_a: str, model_b: str, session_models: dict | None = None, limit: int = CURVE_PAIRS):
     """BLEU of two models on held-out pairs, bucketed by source length in words (CJK characters) -> bar chart."""
     rows = []
     for name in dict.fromkeys([model_a, model_b]):
-        translator = get_model(name, session_models)
-        pairs = models.heldout_pairs(models.language_pair(name), limit)
-        sources, refs = [s for s, _ in pairs], [r for _, r in pairs]
-        hyps = [t.text for t in translator.translate(sources, DecodeConfig(strategy="greedy", record_top=0))]
-        rows += [{"model": name, **row} for row in scores_by_length(sources, hyps, refs)]
+        rows += [{"model": name, **row} for row in length_scores(name, session_models, limit)]
     return plots.bleu_by_length(rows, "BLEU by source length (held-out sentences) · 按源句长度的 BLEU（留出句子）")
 
 
@@ -299,19 +332,46 @@ def exposure_summary(div: int | None, gold: list[str], free: list[str], teacher_
             "(free-running).")
 
 
-_curve_cache: dict[tuple, object] = {}
-_curve_lock = threading.Lock()
+_memo: OrderedDict[tuple, object] = OrderedDict()
+_memo_lock = threading.Lock()
+_key_locks: dict[tuple, threading.Lock] = {}
+
+
+def file_key(path: Path) -> tuple:
+    """A checkpoint file's identity: resolved path, modification time and size (a replaced file is new)."""
+    st = path.stat()
+    return str(path.resolve()), st.st_mtime_ns, st.st_size
+
+
+def memo(key: tuple, compute):
+    """compute() once per key (concurrent callers of one key wait for the same result; others do not)."""
+    with _memo_lock:
+        if key in _memo:
+            _memo.move_to_end(key)
+            return _memo[key]
+        lock = _key_locks.setdefault(key, threading.Lock())
+    with lock:
+        with _memo_lock:
+            if key in _memo:
+                return _memo[key]
+        value = compute()
+        with _memo_lock:
+            _memo[key] = value
+            _key_locks.pop(key, None)
+            while len(_memo) > CACHE_ENTRIES:
+                _memo.popitem(last=False)
+        return value
 
 
 def cached_curve(name: str, session_models: dict | None = None):
-    """exposure_curve over the held-out sample, computed once per checkpoint file (by path and mtime)."""
+    """exposure_curve over the held-out sample, computed once per checkpoint file."""
+    translator = get_model(name, session_models)
     path = models.model_path(name, session_models)
-    key = (str(path), path.stat().st_mtime)
-    with _curve_lock:
-        if key not in _curve_cache:
-            pairs = models.heldout_pairs(models.language_pair(name), CURVE_PAIRS)
-            _curve_cache[key] = exposure_curve(get_model(name, session_models), pairs)
-        return _curve_cache[key]
+
+    def compute():
+        return exposure_curve(translator, models.heldout_pairs(models.language_pair(name), CURVE_PAIRS))
+
+    return memo(("curve", *file_key(path), models.language_pair(name)), compute)
 
 
 def exposure_curves(names: list[str] | None, metric: str = "accuracy", session_models: dict | None = None):

@@ -113,6 +113,18 @@ EN = {
         "for this project (CC0).\n\n"
         "**Limits here.** Inputs longer than 100 sentencepiece pieces are cut; uploads up to 5 MB and 20,000 "
         "pairs; training up to 5 minutes, one job per browser session."),
+    "err_unknown_model": ("Unknown model '{name}'. Models trained in the Train tab are only visible in the browser "
+                          "session that trained them."),
+    "err_model_removed": ("This trained model was removed from the server to free disk space (it is deleted when "
+                          "idle, or when more than {n} trained models exist): train it again, and download it "
+                          "to keep it."),
+    "err_seed": "The seed must be a whole number from 0 to {max}: type a smaller one.",
+    "err_unexpected": ("Something went wrong on the server ({kind}) and it was logged: try again, and if it happens "
+                       "again, reload the page or try other settings."),
+    "err_busy_session": ("You already have {n} requests of this kind waiting or running: wait for them to finish, "
+                         "then try again."),
+    "err_busy_ip": ("Your network address already has {n} requests waiting or running: wait for them to finish, "
+                    "then try again."),
 }
 
 ZH = {
@@ -217,6 +229,12 @@ ZH = {
         "用于研究和教育。示例训练语料（厨房 中→英）为本项目编写（CC0）。\n\n"
         "**限制。** 超过 100 个 sentencepiece 片段的输入会被截断；上传文件最大 5 MB、最多 20,000 个句对；"
         "训练最长 5 分钟，每个浏览器会话同时只能有一个训练任务。"),
+    "err_unknown_model": "未知的模型“{name}”。在“训练”页训练的模型只在训练它的浏览器会话中可见。",
+    "err_model_removed": "这个训练好的模型已从服务器删除以释放磁盘空间（闲置或训练的模型超过 {n} 个时会删除）：请重新训练，并下载以便保留。",
+    "err_seed": "种子必须是 0 到 {max} 之间的整数：请输入小一些的数。",
+    "err_unexpected": "服务器出了问题（{kind}），已记录日志：请重试；如果再次出现，请刷新页面或换一些设置。",
+    "err_busy_session": "你已有 {n} 个同类请求在排队或运行：请等它们完成后再试。",
+    "err_busy_ip": "你的网络地址已有 {n} 个请求在排队或运行：请等它们完成后再试。",
 }
 
 I18N = gr.I18n(en=EN, zh=ZH, **{"zh-CN": ZH, "zh-TW": ZH})

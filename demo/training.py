@@ -9,7 +9,6 @@ import html
 import math
 import queue
 import re
-import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -25,7 +24,8 @@ from s2s.evaluate import corpus_scores
 from s2s.train import Event, Trainer
 from s2s.translator import Translator
 
-from . import models, plots
+from . import models, plots, session_files
+from .errors import explain
 from .handlers import get_model
 
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024  # per uploaded file
@@ -285,8 +285,8 @@ def _worker(job: Job, trainer: Trainer, ckpt: checkpoint.Checkpoint, train_ex, v
 
 
 def _session_file(name: str) -> Path:
-    folder = Path(tempfile.mkdtemp(prefix="s2s-playground-"))
-    return folder / (re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-") + ".s2s")
+    """An unguessable path in Gradio's file folder (served without a copy; see demo/session_files.py)."""
+    return session_files.new_path(name)
 
 
 def train(files, use_example: bool, mode: str, base_model: str | None, epochs: float, lr: float,
@@ -300,7 +300,7 @@ def train(files, use_example: bool, mode: str, base_model: str | None, epochs: f
     job = claim_job(session_id)
     try:
         yield from _run(job, corpus, mode, base_model, epochs, lr, batch_size, teacher_forcing, schedule,
-                        time_limit, attention, session_models)
+                        time_limit, attention, session_models, session_id)
     finally:
         job.stop.set()  # also when the visitor leaves: the generator is closed and the thread must end
         if job.thread is not None:
@@ -309,7 +309,7 @@ def train(files, use_example: bool, mode: str, base_model: str | None, epochs: f
 
 
 def _run(job, corpus, mode, base_model, epochs, lr, batch_size, teacher_forcing, schedule, time_limit, attention,
-         session_models):
+         session_models, session_id="default"):
     train_pairs, valid_pairs = split_pairs(corpus.pairs, 0.1, seed=1, minimum=2)
     valid_pairs = valid_pairs[:MAX_VALID]
     ckpt, base_name = build_checkpoint(mode, base_model, train_pairs, attention, session_models)
@@ -334,7 +334,7 @@ def _run(job, corpus, mode, base_model, epochs, lr, batch_size, teacher_forcing,
     done = yield from _follow(job, live, bleu_md, session_models)
     job.thread.join()  # the worker copies the final weights back after the "done" event
     yield from _finish(ckpt, cfg, trainer, live, done, corpus, base_name, sources, refs, bleu_before,
-                       session_models)
+                       session_models, session_id)
 
 
 def _follow(job: Job, live: Live, bleu_md: str, session_models: dict):
@@ -348,7 +348,7 @@ def _follow(job: Job, live: Live, bleu_md: str, session_models: dict):
                 raise gr.Error("Training ended unexpectedly.")
             continue
         if isinstance(item, Exception):
-            raise gr.Error(f"Training failed: {item}")
+            raise gr.Error(explain(item, "training"), print_exception=False)
         live.add(item)
         if extra is not None and live.samples is not None:
             live.samples[f"after epoch {item.epoch}"] = extra
@@ -361,7 +361,8 @@ def _follow(job: Job, live: Live, bleu_md: str, session_models: dict):
             yield live.status(), live.figure(), live.samples, bleu_md, session_models, None
 
 
-def _finish(ckpt, cfg, trainer, live, done: Event, corpus, base_name, sources, refs, bleu_before, session_models):
+def _finish(ckpt, cfg, trainer, live, done: Event, corpus, base_name, sources, refs, bleu_before, session_models,
+            session_id="default"):
     """Save whatever was reached (also after Stop), score it, and hand it to this session only."""
     ckpt.model.eval().to("cpu")
     ckpt.train = cfg
@@ -374,6 +375,7 @@ def _finish(ckpt, cfg, trainer, live, done: Event, corpus, base_name, sources, r
     name = f"my model {len(session_models) + 1} ({base_name} + {corpus.name})"
     path = _session_file(name)
     checkpoint.save(path, ckpt, half=True)  # half the download; loading converts back to float32
+    session_files.register(session_id, path)  # deleted with the session, when idle, or when too many exist
     session_models = {**session_models, name: str(path)}
     live.last = done
     live.message = (f"Finished ({done.reason}) after {done.step} updates. <b>{html.escape(name)}</b> is now in the "

@@ -4,6 +4,7 @@ from __future__ import annotations
 import math
 import os
 import threading
+import time
 from pathlib import Path
 
 import gradio as gr
@@ -458,3 +459,126 @@ def test_session_files_removed_when_the_session_ends(tmp_path, ckpt_dir):
     models.delete_session_models({"mine": str(path)})
     assert not path.exists() and not folder.exists()
     assert str(path.resolve()) not in models._cache
+
+
+# ---------------------------------------------------------------- errors, bounds, session files (issue 12)
+
+
+def test_every_event_handler_is_friendly(ckpt_dir):
+    from demo.app import build_demo
+
+    demo = build_demo()
+    ours = [fn for fn in demo.fns.values() if fn.fn is not None and not fn.api_name.startswith("load_example")]
+    assert len(ours) > 15 and all(getattr(fn.fn, "friendly", False) for fn in ours)  # not gr.Examples' own
+    seed = next(b for b in demo.blocks.values() if getattr(b, "elem_id", None) == "seed")
+    assert seed.minimum == 0 and seed.maximum == 2**32 - 1
+
+
+def test_unexpected_errors_are_logged_and_shown_as_one_sentence(caplog):
+    from demo.errors import friendly
+
+    @friendly
+    def broken():
+        raise ZeroDivisionError("division by zero")
+
+    with pytest.raises(gr.Error) as shown:
+        broken()
+    assert "went wrong on the server (ZeroDivisionError)" in shown.value.message
+    assert "try again" in shown.value.message and shown.value.__context__ is None
+    assert "Traceback" in caplog.text and "division by zero" in caplog.text
+
+
+def test_known_errors_show_their_own_line():
+    from demo.errors import friendly
+    from s2s.checkpoint import CheckpointError
+    from s2s.data import CorpusError
+
+    @friendly
+    def load(err):
+        raise err
+
+    with pytest.raises(gr.Error) as shown:
+        load(CheckpointError("bad.s2s: header too large\nsecond line"))
+    assert shown.value.message == "bad.s2s: header too large"
+    with pytest.raises(gr.Error, match="c.tsv:3: no tab"):
+        load(CorpusError("c.tsv", "no tab", line=3))
+    with pytest.raises(gr.Error, match="Unknown model 'nope'"):
+        load(KeyError("nope"))
+
+    @friendly
+    def steps():
+        yield 1
+        raise CheckpointError("x.s2s: NaN weights")
+
+    with pytest.raises(gr.Error, match="NaN weights"):
+        list(steps())
+
+
+def test_messages_follow_the_browser_language():
+    from demo.errors import language, message
+
+    assert language({"accept-language": "zh-CN,zh;q=0.9"}) == "zh"
+    assert language({"accept-language": "en-US,zh;q=0.5"}) == "en"
+    assert "种子" in message("err_seed", "zh", max=9) and "seed" in message("err_seed", "en", max=9)
+
+
+@pytest.mark.parametrize("seed", [1e30, -1, float("nan"), float("inf"), "abc"])
+def test_seed_out_of_range_is_a_clear_message(h, seed):
+    with pytest.raises(gr.Error, match="seed must be a whole number"):
+        h.translate("我爱你。", "zh-en-classic", "sample", 5, 1.0, 1, 1.0, 0, 1.0, seed)
+
+
+def test_seed_at_the_bounds_works(h):
+    assert h.translate("我爱你。", "zh-en-classic", "sample", 5, 1.0, 1, 1.0, 0, 1.0, 2**32 - 1)[0] is not None
+
+
+def test_bleu_by_length_is_cached_per_model_file(h, monkeypatch):
+    first = h.length_scores("zh-en-classic", limit=20)
+    monkeypatch.setattr(h, "scores_by_length", lambda *a: pytest.fail("recomputed"))
+    assert h.length_scores("zh-en-classic", limit=20) is first
+
+
+def _fake_model(tmp_path, name: str) -> Path:
+    from demo import session_files
+
+    os.environ["GRADIO_TEMP_DIR"] = str(tmp_path)
+    path = session_files.new_path(name)
+    path.write_bytes(b"x" * 100)
+    return path
+
+
+def test_session_models_are_capped_and_deleted_with_their_session(tmp_path, monkeypatch):
+    from demo import session_files
+
+    monkeypatch.setenv("S2S_MAX_SESSION_MODELS", "2")
+    monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path))
+    a1, a2, b1 = (_fake_model(tmp_path, n) for n in ("a 1", "a 2", "b 1"))
+    session_files.register("a", a1)
+    session_files.register("a", a2)
+    session_files.touch(a1)  # used: a2 is now the least recently used
+    session_files.register("b", b1)
+    assert a1.exists() and not a2.exists() and not a2.parent.exists() and b1.exists()
+    assert session_files.end_session("a") == 1
+    assert not a1.exists() and b1.exists()
+    session_files.sweep(now=time.monotonic() + session_files.idle_seconds() + 1)  # idle too long
+    assert not b1.exists() and not session_files.tracked()
+
+
+def test_a_removed_session_model_gets_a_clear_message(h, tmp_path, monkeypatch):
+    monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path))
+    gone = _fake_model(tmp_path, "gone")
+    gone.unlink()
+    with pytest.raises(gr.Error, match="removed from the server to free disk space"):
+        h.translate("我爱你。", "mine", session_models={"mine": str(gone)})
+
+
+def test_training_saves_into_an_unguessable_folder_and_registers_the_model(ckpt_dir, tmp_path, monkeypatch):
+    from demo import session_files
+
+    monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path))
+    *_, session_models, download = _run_training("s-files", None, epochs=1)[-1]
+    path = Path(download)
+    assert path.parent.parent == tmp_path and path.parent.name.startswith(session_files.PREFIX)
+    assert str(path) in session_files.tracked()
+    session_files.end_session("s-files")
+    assert not path.exists()

@@ -8,7 +8,8 @@ import pandas as pd
 
 from .. import handlers, models
 from ..i18n import t
-from .translate import DECODE
+from ..errors import friendly
+from .translate import DECODE, HEAVY
 
 
 @dataclass
@@ -42,8 +43,8 @@ def build(session_models: gr.State) -> ExposureTab:
     curves_go = gr.Button(t("curves_go"), elem_id="curves_go")
     curves = gr.Plot(label=t("curves_plot"), elem_id="curves_plot")
 
-    go.click(handlers.exposure_compare, [source, reference, model, session_models], [summary, table, plot],
+    go.click(friendly(handlers.exposure_compare), [source, reference, model, session_models], [summary, table, plot],
              api_name="exposure", concurrency_id=DECODE)
-    curves_go.click(handlers.exposure_curves, [curve_models, metric, session_models], curves,
-                    api_name="exposure_curves", concurrency_id=DECODE)
+    curves_go.click(friendly(handlers.exposure_curves), [curve_models, metric, session_models], curves,
+                    api_name="exposure_curves", concurrency_id=HEAVY, concurrency_limit=1)
     return ExposureTab(model, curve_models)

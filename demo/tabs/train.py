@@ -9,6 +9,7 @@ import pandas as pd
 from s2s.config import SCHEDULES
 
 from .. import models, training
+from ..errors import friendly
 from ..i18n import t
 
 TRAIN = "train"  # concurrency group: at most MAX_JOBS trainings at once on the whole server
@@ -24,12 +25,14 @@ def _session(request: gr.Request | None) -> str:
     return getattr(request, "session_hash", None) or "default"
 
 
+@friendly
 def train(files, use_example, mode, base_model, epochs, lr, batch_size, teacher_forcing, schedule, time_limit,
           attention, session_models, request: gr.Request):
     yield from training.train(files, use_example, mode, base_model, epochs, lr, batch_size, teacher_forcing,
                               schedule, time_limit, attention, session_models, _session(request))
 
 
+@friendly
 def stop(request: gr.Request) -> str:
     message = training.stop_training(_session(request))
     gr.Info(message)
@@ -71,10 +74,10 @@ def build(session_models: gr.State) -> TrainTab:
     download = gr.File(label=t("download"), interactive=False, elem_id="download")
 
     preview_inputs = [files, use_example, base_model, session_models]
-    files.upload(lambda: False, None, use_example, api_name="clear_example", queue=False).then(
-        training.preview, preview_inputs, [summary, head], api_name="preview_upload")
-    load_example.click(lambda: True, None, use_example, api_name="use_example", queue=False).then(
-        training.preview, preview_inputs, [summary, head], api_name="preview")
+    files.upload(friendly(lambda: False), None, use_example, api_name="clear_example", queue=False).then(
+        friendly(training.preview), preview_inputs, [summary, head], api_name="preview_upload")
+    load_example.click(friendly(lambda: True), None, use_example, api_name="use_example", queue=False).then(
+        friendly(training.preview), preview_inputs, [summary, head], api_name="preview")
     go.click(train, [files, use_example, mode, base_model, epochs, lr, batch_size, teacher_forcing, schedule,
                      time_limit, attention, session_models],
              [status, loss, samples, bleu, session_models, download], api_name="train",

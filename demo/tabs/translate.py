@@ -7,13 +7,15 @@ import gradio as gr
 import pandas as pd
 
 from .. import handlers, models
+from ..errors import friendly
 from ..i18n import t
 
 EXAMPLES = ["我爱你。", "我们明天早上去公园散步吧。", "他昨天晚上在图书馆看书看到很晚，因为下个星期有一个很重要的考试。",
             "你叫什么名字？"]
 GERMAN_EXAMPLE = "Ein Mann fährt Fahrrad auf der Straße."  # shown when a de-en model is shipped
 LONG_EXAMPLE = "汤姆说他明天早上要和他的朋友们一起去城里最大的那家书店买几本关于历史和音乐的书。"
-DECODE = "decode"  # concurrency group of every decoding event (see demo/app.py)
+DECODE = "decode"  # concurrency group of every interactive decoding event (see demo/app.py)
+HEAVY = "heavy"  # concurrency group of the slow held-out evaluations (BLEU by length, exposure curves)
 
 
 @dataclass
@@ -28,6 +30,7 @@ def _strategy_visibility(strategy: str):
     return gr.update(visible=strategy == "beam"), gr.update(visible=strategy == "sample")
 
 
+@friendly
 def _retranslate(text: str, *rest):
     """Sliding K re-runs the search, so the learner watches the result and scores change."""
     if not (text or "").strip():
@@ -59,7 +62,8 @@ def build(session_models: gr.State) -> TranslateTab:
                 temperature = gr.Slider(0.1, 2.0, value=1.0, step=0.1, label=t("temperature"), elem_id="temperature")
                 top_k = gr.Slider(0, 50, value=0, step=1, label=t("top_k"))
                 top_p = gr.Slider(0.05, 1.0, value=1.0, step=0.05, label=t("top_p"))
-                seed = gr.Number(value=0, precision=0, label=t("seed"), elem_id="seed")
+                seed = gr.Number(value=0, precision=0, minimum=0, maximum=handlers.MAX_SEED, label=t("seed"),
+                                 elem_id="seed")
                 n_samples = gr.Slider(1, 50, value=20, step=1, label=t("n_samples"), elem_id="n_samples")
                 draw = gr.Button(t("draw"), elem_id="draw")
             go = gr.Button(t("translate"), variant="primary", elem_id="translate")
@@ -105,28 +109,30 @@ def build(session_models: gr.State) -> TranslateTab:
         bleu_go = gr.Button(t("bleu_length"), elem_id="bleu_length")
         bleu_plot = gr.Plot(label=t("bleu_length"), elem_id="bleu_plot")
 
-    strategy.change(_strategy_visibility, strategy, [beam_box, sample_box], api_name="strategy_options",
+    strategy.change(friendly(_strategy_visibility), strategy, [beam_box, sample_box], api_name="strategy_options",
                     queue=False)
     inputs = [source, model, strategy, beam_size, temperature, n_best, length_penalty, top_k, top_p, seed,
               session_models]
     outputs = [translation, notice, nbest, step_plot, attention_plot, tree_plot, memory]
     for trigger, name in ((go.click, "translate"), (source.submit, "translate_submit")):
-        event = trigger(handlers.translate, inputs, outputs, api_name=name, concurrency_id=DECODE)
-        event.then(_step_range, memory, step, api_name=f"{name}_whatif_steps", queue=False).then(
-            handlers.whatif_tokens, [memory, step], token, api_name=f"{name}_whatif_tokens", queue=False)
+        event = trigger(friendly(handlers.translate), inputs, outputs, api_name=name, concurrency_id=DECODE)
+        event.then(friendly(_step_range), memory, step, api_name=f"{name}_whatif_steps", queue=False).then(
+            friendly(handlers.whatif_tokens), [memory, step], token, api_name=f"{name}_whatif_tokens", queue=False)
     beam_size.release(_retranslate, inputs, outputs, api_name="translate_on_k", concurrency_id=DECODE)
-    step.release(handlers.whatif_tokens, [memory, step], token, api_name="whatif_tokens", queue=False)
-    draw.click(handlers.draw_samples, [source, model, temperature, top_k, top_p, seed, n_samples, session_models],
+    step.release(friendly(handlers.whatif_tokens), [memory, step], token, api_name="whatif_tokens", queue=False)
+    draw.click(friendly(handlers.draw_samples),
+               [source, model, temperature, top_k, top_p, seed, n_samples, session_models],
                [samples_md, samples, step_plot], api_name="draw_samples", concurrency_id=DECODE)
-    force.click(handlers.whatif, [source, model, step, token, memory, session_models],
+    force.click(friendly(handlers.whatif), [source, model, step, token, memory, session_models],
                 [whatif_text, whatif_notice, whatif_plot], api_name="whatif", concurrency_id=DECODE)
-    compare_go.click(handlers.compare_strategies, [source, model, beam_size, temperature, seed, session_models],
+    compare_go.click(friendly(handlers.compare_strategies),
+                     [source, model, beam_size, temperature, seed, session_models],
                      compare_table, api_name="compare_strategies", concurrency_id=DECODE)
-    compare_models_go.click(handlers.compare_models, [source, model_a, model_b, session_models],
+    compare_models_go.click(friendly(handlers.compare_models), [source, model_a, model_b, session_models],
                             [text_a, text_b, compare_attention, compare_notice], api_name="compare_models",
                             concurrency_id=DECODE)
-    bleu_go.click(handlers.bleu_by_length, [model_a, model_b, session_models], bleu_plot,
-                  api_name="bleu_by_length", concurrency_id=DECODE)
+    bleu_go.click(friendly(handlers.bleu_by_length), [model_a, model_b, session_models], bleu_plot,
+                  api_name="bleu_by_length", concurrency_id=HEAVY, concurrency_limit=1)
     return TranslateTab(model, model_a, model_b, source)
 
 

@@ -1,0 +1,88 @@
+"""Every event handler goes through `friendly`: bad input and hostile files become one clear line for the visitor.
+
+Known errors (a refused checkpoint, a bad corpus or setting, an unknown model) show their own one-line message;
+anything else is logged on the server with its traceback and shown as one sentence that says what to do.
+Messages come from the language tables in demo/i18n.py, in the visitor's browser language (Accept-Language)."""
+from __future__ import annotations
+
+import functools
+import inspect
+import logging
+
+import gradio as gr
+from gradio.context import LocalContext
+
+from s2s.checkpoint import CheckpointError
+from s2s.config import ConfigError
+from s2s.data import CorpusError
+
+from .i18n import EN, ZH
+
+log = logging.getLogger("demo")
+KNOWN = (CheckpointError, CorpusError, ConfigError)
+
+
+def language(headers=None) -> str:
+    """'zh' when the browser prefers Chinese (the request being served, or the given headers), else 'en'."""
+    if headers is None:
+        request = LocalContext.request.get(None)
+        headers = getattr(request, "headers", None) or {}
+    preferred = (headers.get("accept-language") or "").split(",")[0].strip().lower()
+    return "zh" if preferred.startswith("zh") else "en"
+
+
+def message(key: str, lang: str | None = None, **values) -> str:
+    """The message `key` from the language tables, filled in with `values`."""
+    table = ZH if (lang or language()) == "zh" else EN
+    return table[key].format(**values)
+
+
+def one_line(err: BaseException) -> str:
+    """The first non-empty line of an exception's message (hostile files must not flood the page)."""
+    lines = [line.strip() for line in str(err).splitlines() if line.strip()]
+    return lines[0][:500] if lines else type(err).__name__
+
+
+def explain(err: Exception, where: str) -> str:
+    """The visitor's sentence for an exception raised in handler `where` (unexpected ones are logged)."""
+    if isinstance(err, KNOWN):
+        return one_line(err)
+    if isinstance(err, KeyError):
+        return message("err_unknown_model", name=one_line(err).strip("'\""))
+    log.error("unexpected error in %s", where, exc_info=err)
+    return message("err_unexpected", kind=type(err).__name__)
+
+
+def friendly(fn):
+    """Decorate an event handler (function or generator): gr.Error passes, other exceptions become gr.Error.
+
+    The gr.Error is raised outside the `except` block so it does not keep the original exception (and the
+    frames, and any half-built model, its traceback holds) alive."""
+    where = getattr(fn, "__qualname__", repr(fn))
+
+    if inspect.isgeneratorfunction(fn):
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            text = None
+            try:
+                yield from fn(*args, **kwargs)
+            except gr.Error:
+                raise
+            except Exception as err:
+                text = explain(err, where)
+            if text is not None:
+                raise gr.Error(text, print_exception=False)
+    else:
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            text = None
+            try:
+                return fn(*args, **kwargs)
+            except gr.Error:
+                raise
+            except Exception as err:
+                text = explain(err, where)
+            raise gr.Error(text, print_exception=False)
+
+    wrapper.friendly = True
+    return wrapper

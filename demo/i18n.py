@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import gradio as gr
 
+from . import i18n_lesson, i18n_train
+
 EN = {
     "title": "# Seq2Seq Playground\nWatch an LSTM encoder-decoder translate, one word at a time.",
     "tab_translate": "Translate",
@@ -236,6 +238,10 @@ ZH = {
     "err_busy_session": "你已有 {n} 个同类请求在排队或运行：请等它们完成后再试。",
     "err_busy_ip": "你的网络地址已有 {n} 个请求在排队或运行：请等它们完成后再试。",
 }
+
+for _part in (i18n_train, i18n_lesson):  # strings kept in their own modules
+    EN.update(_part.EN)
+    ZH.update(_part.ZH)
 
 I18N = gr.I18n(en=EN, zh=ZH, **{"zh-CN": ZH, "zh-TW": ZH})
 

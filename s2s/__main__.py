@@ -1,9 +1,14 @@
-"""Command line: `python -m s2s train | translate | evaluate` (see README.md)."""
+"""Command line: `python -m s2s prepare | train | translate | evaluate` (see README.md).
+
+`train` also runs under torchrun (`torchrun --nproc_per_node N -m s2s train ...`): data-parallel over N processes."""
 from __future__ import annotations
 
 import argparse
+import datetime
+import signal
 import json
 import math
+import os
 import sys
 import tempfile
 import time
@@ -12,12 +17,13 @@ from pathlib import Path
 import torch
 
 from . import checkpoint
+from . import shards
 from .config import (MAX_BEAM, MAX_DECODE_LEN, MAX_EMB, MAX_HIDDEN, MAX_LAYERS, MAX_N_BEST, MAX_SEED, MAX_VOCAB,
                      ConfigError, DecodeConfig, ModelConfig, TokenizerConfig, TrainConfig)
 from .data import CorpusError, decode_lines, encode_pairs, read_pairs, read_text, split_pairs
 from .evaluate import corpus_scores, scores_by_length
 from .tokenizer import EOS, Vocab, normalize
-from .train import Event, NonFiniteLoss, Progress, Trainer, pick_device
+from .train import Distributed, Event, NonFiniteLoss, Progress, Trainer, pick_device
 from .translator import Translator
 
 MAX_BATCH = 1024  # sentences per batch (train and translate)
@@ -93,11 +99,21 @@ def _add_decode_flags(p: argparse.ArgumentParser) -> None:
         help=f"sentences decoded together (1-{MAX_BATCH}; cut so that sentences x beam or samples <= "
              f"{MAX_DECODE_ROWS})")
     add("--device", default="cpu", choices=["auto", "cpu", "cuda"])
+    add("--min-p", type=real(lambda v: 0 <= v < 1, "in [0, 1)"), default=0.0,
+        help="sampling: keep tokens with p >= min_p * p_max (0 = off)")
+    add("--repetition-penalty", type=real(lambda v: 1 <= v <= 10, "in [1, 10]"), default=1.0,
+        help="divide the logits of tokens already in the hypothesis by this (1 = off)")
+    add("--no-repeat-ngram", type=integer(0, 10), default=0, help="never repeat an n-gram of this size (0 = off)")
+    add("--beam-groups", type=integer(1, MAX_BEAM), default=1,
+        help="diverse beam search: split the K beams into this many groups (must divide K)")
+    add("--diversity-penalty", type=real(lambda v: 0 <= v <= 100, "in [0, 100]"), default=0.0,
+        help="diverse beam search: subtracted from a token's log-probability per earlier group that chose it")
 
 
 def _add_train_flags(p: argparse.ArgumentParser) -> None:
     add = p.add_argument
-    add("--train", required=True, help="TSV/CSV parallel file, or the source side with --train-tgt")
+    add("--train", help="TSV/CSV parallel file, or the source side with --train-tgt")
+    add("--data", help="a folder made by `prepare` (instead of --train): read through memory maps, any size")
     add("--train-tgt")
     add("--valid", help="validation pairs (default: a seeded 5%% split of --train)")
     add("--valid-tgt")
@@ -145,9 +161,32 @@ def _add_train_flags(p: argparse.ArgumentParser) -> None:
     add("--note", default="", help="free text stored in the checkpoint (data, licence)")
 
 
+def _add_prepare_flags(p: argparse.ArgumentParser) -> None:
+    add = p.add_argument
+    add("--train", help="TSV/CSV parallel file, or the source side with --train-tgt")
+    add("--train-tgt")
+    add("--valid", help="validation pairs (default: every n-th training pair, 5%%, at most 2,000)")
+    add("--valid-tgt")
+    add("--hf-dataset", help="a Hugging Face dataset name or local folder, read streaming (needs `datasets`)")
+    add("--hf-config", default="")
+    add("--hf-split", default="train")
+    add("--hf-src", help="field of the source text, dotted when nested (translation.de)")
+    add("--hf-tgt", help="field of the target text (translation.en)")
+    add("--out", required=True, help="folder to write (empty, or an interrupted preparation of the same data)")
+    add("--vocab-size", type=integer(8, MAX_VOCAB), default=8000, help=f"pieces per side (8-{MAX_VOCAB})")
+    add("--tgt-vocab-size", type=integer(8, MAX_VOCAB), help="target side size (default: --vocab-size)")
+    add("--joint-vocab", action="store_true", help="one vocabulary for both languages")
+    add("--src-normalize", default="none", choices=["none", "zh-hans"])
+    add("--tgt-normalize", default="none", choices=["none", "zh-hans"])
+    add("--vocab-from", help="reuse the vocabularies of a checkpoint or of another prepared folder")
+    add("--workers", type=integer(1, 256), default=os.cpu_count() or 1, help="encoding processes")
+    add("--seed", type=SEED, default=1, help="the vocabulary's training sample")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m s2s", description="Seq2Seq Playground: LSTM encoder-decoder")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    _add_prepare_flags(sub.add_parser("prepare", help="encode a large corpus into token shards for train --data"))
     _add_train_flags(sub.add_parser("train", help="train or fine-tune a model"))
     tr = sub.add_parser("translate", help="translate stdin to stdout, one sentence per line")
     _add_decode_flags(tr)
@@ -163,7 +202,9 @@ def build_parser() -> argparse.ArgumentParser:
 def decode_config(args) -> DecodeConfig:
     return DecodeConfig(strategy=args.strategy, beam_size=args.beam_size, n_best=args.n_best,
                         length_penalty=args.length_penalty, temperature=args.temperature, top_k=args.top_k,
-                        top_p=args.top_p, seed=args.seed, max_len=args.max_len,
+                        top_p=args.top_p, seed=args.seed, max_len=args.max_len, min_p=args.min_p,
+                        repetition_penalty=args.repetition_penalty, no_repeat_ngram=args.no_repeat_ngram,
+                        beam_groups=args.beam_groups, diversity_penalty=args.diversity_penalty,
                         record_top=0)  # text only: no visualization data
 
 
@@ -308,7 +349,8 @@ def _starting_point(args, train_pairs) -> tuple[checkpoint.Checkpoint, bool]:
     if args.init_from:
         base = checkpoint.load(args.init_from)
         check_kept_flags(args, base, f"--init-from {args.init_from}")
-        check_language_pair(base, train_pairs, args.init_from, args.train)
+        if train_pairs is not None:  # (a prepared folder is checked by its vocabularies instead)
+            check_language_pair(base, train_pairs, args.init_from, args.train)
         base.info = {**base.info, "fine_tuned_from": Path(args.init_from).name}
         base.progress, base.optimizer = None, None
         return base, False
@@ -368,30 +410,147 @@ class _Logger:
             self.save(best=True)
 
 
+class TrainingInterrupted(Exception):
+    """A data-parallel run lost a process (or was told to stop): one line, exit 1; `.last` resumes it."""
+
+
+def init_distributed(args) -> Distributed | None:
+    """Under torchrun (WORLD_SIZE > 1): join the process group (gloo on CPU, NCCL on GPU); None otherwise."""
+    if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
+        return None
+    device = pick_device(args.device)
+    if device.type == "cuda":
+        torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
+    torch.distributed.init_process_group("nccl" if device.type == "cuda" else "gloo",
+                                         timeout=datetime.timedelta(minutes=10))
+    signal.signal(signal.SIGTERM, _terminated)  # torchrun stops the others when one process dies
+    return Distributed.current()
+
+
+def _terminated(signum, frame):
+    raise TrainingInterrupted("stopped by torchrun (another training process failed or the job was cancelled)")
+
+
+def _interrupted(out: Path, err: BaseException) -> TrainingInterrupted:
+    last = last_path(out)
+    where = f"{last} holds update {checkpoint.load(last).progress.step}" if last.exists() else "no .last was saved yet"
+    first = str(err).splitlines()[0][:160] if str(err) else type(err).__name__
+    return TrainingInterrupted(f"training stopped: {first}; {where}: rerun with --resume (with any number of "
+                               f"processes)")
+
+
+def _text_corpus(args) -> tuple:
+    """--train: (train Examples, valid Examples, checkpoint, resumed, pair counts)."""
+    train_pairs, valid_pairs = _data(args)
+    ckpt, resumed = _starting_point(args, train_pairs)
+    train = encode_pairs(train_pairs, ckpt.src_vocab, ckpt.tgt_vocab)
+    valid = encode_pairs(valid_pairs, ckpt.src_vocab, ckpt.tgt_vocab)
+    return train, valid, ckpt, resumed
+
+
+def _same_vocabs(ckpt: checkpoint.Checkpoint, src: Vocab, tgt: Vocab) -> bool:
+    return ckpt.src_vocab.to_bytes() == src.to_bytes() and ckpt.tgt_vocab.to_bytes() == tgt.to_bytes()
+
+
+def _sharded_corpus(args) -> tuple:
+    """--data DIR: the same, read from a prepared folder (the checkpoint's vocabularies must be the folder's)."""
+    src, tgt, tok = shards.read_vocabs(args.data)
+    train, valid = shards.ShardedCorpus(args.data, "train"), shards.ShardedCorpus(args.data, "valid")
+    if args.resume or args.init_from:
+        ckpt, resumed = _starting_point(args, None)
+        if not _same_vocabs(ckpt, src, tgt):
+            name = last_path(args.out) if resumed else args.init_from
+            raise UsageError(f"{name} has other vocabularies than {args.data}: prepare the corpus with "
+                             f"--vocab-from {name}")
+        return train, valid.examples(), ckpt, resumed
+    cfg = _model_config(args)
+    cfg = ModelConfig(**{**cfg.to_dict(), "src_vocab": len(src), "tgt_vocab": len(tgt), "joint_vocab": tok.joint})
+    from .model import Seq2Seq
+    return train, valid.examples(), checkpoint.Checkpoint(Seq2Seq(cfg, seed=args.seed), src, tgt, tok), False
+
+
 def cmd_train(args) -> None:
     cfg = train_config(args)
     out = Path(args.out)
+    if bool(args.train) == bool(args.data):
+        raise UsageError("train: give either --train (a corpus file) or --data (a folder made by prepare)")
     check_out(out)
+    dist = init_distributed(args)
+    first = dist is None or dist.rank == 0  # only the first process validates, logs and writes
     args.resume = args.resume and resumable(out)
     if args.threads:
         torch.set_num_threads(args.threads)
-    train_pairs, valid_pairs = _data(args)
-    ckpt, resumed = _starting_point(args, train_pairs)
+    train, valid, ckpt, resumed = _sharded_corpus(args) if args.data else _text_corpus(args)
     ckpt.train = cfg
     ckpt.info.update({"note": args.note} if args.note else {})
-    ckpt.info.update({"train_pairs": len(train_pairs), "valid_pairs": len(valid_pairs)})
-    trainer = Trainer(ckpt.model, cfg, ckpt.progress or Progress())
+    ckpt.info.update({"train_pairs": len(train), "valid_pairs": len(valid)})
+    trainer = Trainer(ckpt.model, cfg, ckpt.progress or Progress(), distributed=dist)
     if ckpt.optimizer:
         checkpoint.restore_optimizer(trainer.optimizer, ckpt.optimizer, trainer.device)
-    print(f"train {len(train_pairs)} pairs, valid {len(valid_pairs)}; vocab {len(ckpt.src_vocab)}/{len(ckpt.tgt_vocab)}; "
-          f"{sum(p.numel() for p in ckpt.model.parameters()) / 1e6:.1f}M parameters on {trainer.device}",
-          file=sys.stderr, flush=True)
-    train = encode_pairs(train_pairs, ckpt.src_vocab, ckpt.tgt_vocab)
-    valid = encode_pairs(valid_pairs, ckpt.src_vocab, ckpt.tgt_vocab)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    if resumed:
-        trim_metrics(metrics_path(out), trainer.progress.step)
-    trainer.fit(train, valid, _Logger(args, ckpt, trainer))
+    if first:
+        print(f"train {len(train)} pairs, valid {len(valid)}; vocab {len(ckpt.src_vocab)}/{len(ckpt.tgt_vocab)}; "
+              f"{sum(p.numel() for p in ckpt.model.parameters()) / 1e6:.1f}M parameters on {trainer.device}"
+              + (f", {dist.world} processes" if dist else ""), file=sys.stderr, flush=True)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        if resumed:
+            trim_metrics(metrics_path(out), trainer.progress.step)
+        else:
+            metrics_path(out).unlink(missing_ok=True)  # a new run: a new metrics file
+    try:
+        trainer.fit(train, valid, _Logger(args, ckpt, trainer) if first else lambda e: None)
+    except RuntimeError as err:  # a peer process died: gloo/NCCL raise RuntimeError subclasses
+        if dist is None or isinstance(err, NonFiniteLoss):
+            raise
+        raise _interrupted(out, err) from None
+    except TrainingInterrupted as err:
+        raise _interrupted(out, err) from None
+    finally:
+        if dist is not None and torch.distributed.is_initialized():
+            torch.distributed.destroy_process_group()
+
+
+# ---------------------------------------------------------------- prepare
+
+def _prepare_sources(args) -> dict:
+    if bool(args.train) == bool(args.hf_dataset):
+        raise UsageError("prepare: give either --train (files) or --hf-dataset (a Hugging Face dataset)")
+    if args.hf_dataset and not (args.hf_src and args.hf_tgt):
+        raise UsageError("prepare: --hf-dataset needs --hf-src and --hf-tgt (the fields of the two languages)")
+    if args.valid_tgt and not args.valid:
+        raise UsageError("prepare: --valid-tgt needs --valid")
+    source = shards.Source(args.train or "", args.train_tgt or "", args.hf_dataset or "", args.hf_config,
+                           args.hf_split, args.hf_src or "", args.hf_tgt or "")
+    if args.valid:
+        return {"train": source, "valid": shards.Source(args.valid, args.valid_tgt or "")}
+    train, valid = shards.hold_out(source)
+    return {"train": train, "valid": valid}
+
+
+def _vocab_from(path: str) -> tuple[Vocab, Vocab, TokenizerConfig]:
+    if Path(path).is_dir():
+        return shards.read_vocabs(path)
+    ckpt = checkpoint.load(path)
+    return ckpt.src_vocab, ckpt.tgt_vocab, ckpt.tokenizer
+
+
+def cmd_prepare(args) -> None:
+    sources = _prepare_sources(args)
+    if args.vocab_from:
+        src, tgt, tok = _vocab_from(args.vocab_from)
+        vocabs = (src, tgt)
+    else:
+        size = args.vocab_size
+        tok = TokenizerConfig(src_vocab_size=size, tgt_vocab_size=args.tgt_vocab_size or size, joint=args.joint_vocab,
+                              src_normalize=args.src_normalize, tgt_normalize=args.tgt_normalize)
+        vocabs = None
+    began = time.time()
+    report = shards.prepare(args.out, sources, tok, args.workers, vocabs, args.seed,
+                            log=lambda msg: print(msg, file=sys.stderr, flush=True))
+    seconds = time.time() - began
+    total = sum(report.pairs.values())
+    print(json.dumps({"out": args.out, "pairs": report.pairs, "shards": report.shards, "skipped_shards": report.skipped,
+                      "vocab": report.vocab, "seconds": round(seconds, 1),
+                      "pairs_per_sec": round(total / max(seconds, 1e-9))}))
 
 
 # ---------------------------------------------------------------- translate / evaluate
@@ -453,19 +612,24 @@ def cmd_evaluate(args) -> None:
 
 def check_flags(args) -> None:
     """Checks that need no file: the decoding flags together, and the device."""
-    if args.command != "train":
+    if args.command in ("translate", "evaluate"):
         decode_config(args)
-    pick_device(args.device)  # cuda without CUDA: ConfigError
+    if args.command != "prepare":
+        pick_device(args.device)  # cuda without CUDA: ConfigError
 
 
 def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
         check_flags(args)  # before loading or allocating anything
-        {"train": cmd_train, "translate": cmd_translate, "evaluate": cmd_evaluate}[args.command](args)
+        commands = {"prepare": cmd_prepare, "train": cmd_train, "translate": cmd_translate, "evaluate": cmd_evaluate}
+        commands[args.command](args)
     except (UsageError, CorpusError, checkpoint.CheckpointError, ConfigError, NonFiniteLoss) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    except TrainingInterrupted as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
     except BrokenPipeError:
         return 0
     except OSError as err:  # the disk, not the input: still one line (e.g. disk full, a file removed meanwhile)

@@ -23,6 +23,7 @@ MAX_HIDDEN = 4096
 MAX_LAYERS = 8
 MAX_BEAM = 64
 MAX_N_BEST = 64
+MAX_SAMPLES = 4096  # samples of one sentence drawn together (the library; the CLI and UI cap lower)
 MAX_DECODE_LEN = 400
 MAX_SEED = 2**63 - 1
 
@@ -114,15 +115,19 @@ class DecodeConfig(_Serializable):
 
     def __post_init__(self):
         _require(self.strategy in STRATEGIES, f"strategy must be one of {STRATEGIES}, got {self.strategy!r}")
-        _require(self.beam_size >= 1, f"beam size must be >= 1, got {self.beam_size}")
-        _require(self.n_best >= 1, f"n-best must be >= 1, got {self.n_best}")
+        _require(1 <= self.beam_size <= MAX_BEAM, f"beam size must be in [1, {MAX_BEAM}], got {self.beam_size}")
+        most = MAX_SAMPLES if self.strategy == "sample" else MAX_N_BEST
+        _require(1 <= self.n_best <= most, f"n-best must be in [1, {most}], got {self.n_best}")
+        _require(self.seed is None or 0 <= self.seed <= MAX_SEED, f"seed must be in [0, {MAX_SEED}], got {self.seed}")
+        _require(math.isfinite(self.length_penalty) and math.isfinite(self.temperature),
+                 "length penalty and temperature must be finite numbers")
         _require(self.strategy != "beam" or self.n_best <= self.beam_size,
                  f"n-best ({self.n_best}) cannot exceed the beam size ({self.beam_size})")
         _require(self.length_penalty >= 0, f"length penalty must be >= 0, got {self.length_penalty}")
         _require(self.temperature > 0, f"temperature must be > 0, got {self.temperature}")
         _require(self.top_k >= 0, f"top-k must be >= 0, got {self.top_k}")
         _require(0 < self.top_p <= 1, f"top-p must be in (0, 1], got {self.top_p}")
-        _require(self.max_len >= 1, f"max length must be >= 1, got {self.max_len}")
+        _require(1 <= self.max_len <= MAX_DECODE_LEN, f"max length must be in [1, {MAX_DECODE_LEN}], got {self.max_len}")
         _require(self.record_top >= 0, f"record_top must be >= 0, got {self.record_top}")
         _require(0.0 <= self.min_p < 1.0, f"min-p must be in [0, 1), got {self.min_p}")
         _require(1.0 <= self.repetition_penalty <= 10.0,

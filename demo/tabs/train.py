@@ -9,7 +9,7 @@ import pandas as pd
 from s2s.config import SCHEDULES
 
 from .. import models, training
-from ..errors import friendly
+from ..errors import friendly, language
 from ..i18n import t
 
 TRAIN = "train"  # concurrency group: at most MAX_JOBS trainings at once on the whole server
@@ -25,23 +25,37 @@ def _session(request: gr.Request | None) -> str:
     return getattr(request, "session_hash", None) or "default"
 
 
+def _lang(request: gr.Request | None) -> str:
+    return language(getattr(request, "headers", None) or {})
+
+
 @friendly
 def train(files, use_example, mode, base_model, epochs, lr, batch_size, teacher_forcing, schedule, time_limit,
           attention, session_models, request: gr.Request):
     yield from training.train(files, use_example, mode, base_model, epochs, lr, batch_size, teacher_forcing,
-                              schedule, time_limit, attention, session_models, _session(request))
+                              schedule, time_limit, attention, session_models, _session(request), _lang(request))
 
 
 @friendly
 def stop(request: gr.Request) -> str:
-    message = training.stop_training(_session(request))
+    message = training.stop_training(_session(request), _lang(request))
     gr.Info(message)
     return message
 
 
+def default_base(choices: list[str], fallback: str | None) -> str | None:
+    """The measured default base model when it is shipped here, else the app's default model."""
+    return training.DEFAULTS["base_model"] if training.DEFAULTS["base_model"] in choices else fallback
+
+
 def build(session_models: gr.State) -> TrainTab:
-    choices, default = models.model_choices(), models.default_model()
+    choices = models.model_choices()
+    default = default_base(choices, models.default_model())
     gr.Markdown(t("train_intro"))
+    gr.Markdown(t("train_defaults"), elem_id="train_defaults")
+    gr.Markdown(t("train_forgetting_help"))
+    if training.ZERO_GPU:  # pragma: no cover - only on a ZeroGPU Space
+        gr.Markdown(t("train_gpu_note"), elem_id="train_gpu_note")
     with gr.Row():
         with gr.Column():
             files = gr.File(file_count="multiple", label=t("upload"), elem_id="upload")
@@ -51,13 +65,13 @@ def build(session_models: gr.State) -> TrainTab:
             summary = gr.Markdown(elem_id="corpus_summary")
             head = gr.Dataframe(pd.DataFrame(columns=["source", "target"]), label=t("preview_table"), interactive=False, elem_id="corpus_head", wrap=True)
     with gr.Row():
-        mode = gr.Radio([("fine-tune a shipped model", training.FINE_TUNE), ("train from scratch (small model)",
-                        training.SCRATCH)], value=training.FINE_TUNE, label=t("mode"), elem_id="train_mode")
+        mode = gr.Radio([(t("mode_finetune"), training.FINE_TUNE), (t("mode_scratch"), training.SCRATCH)],
+                        value=training.FINE_TUNE, label=t("mode"), elem_id="train_mode")
         base_model = gr.Dropdown(choices, value=default, label=t("base_model"), elem_id="base_model")
         attention = gr.Checkbox(True, label=t("scratch_attention"))
     with gr.Row():
-        epochs = gr.Slider(1, 20, value=3, step=1, label=t("epochs"), elem_id="epochs")
-        lr = gr.Slider(0.0001, 0.01, value=0.001, step=0.0001, label=t("lr"))
+        epochs = gr.Slider(1, 20, value=training.DEFAULTS["epochs"], step=1, label=t("epochs"), elem_id="epochs")
+        lr = gr.Slider(0.0001, 0.01, value=training.DEFAULTS["lr"], step=0.0001, label=t("lr"), elem_id="lr")
         batch_size = gr.Slider(8, 128, value=32, step=8, label=t("batch_size"))
     with gr.Row():
         teacher_forcing = gr.Slider(0.0, 1.0, value=1.0, step=0.05, label=t("teacher_forcing"))

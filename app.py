@@ -6,6 +6,7 @@ import os
 
 import torch
 
+from demo import models
 from demo.app import build_demo, launch_kwargs
 
 
@@ -16,7 +17,9 @@ def main() -> None:
     port = int(os.environ.get("PORT") or os.environ.get("GRADIO_SERVER_PORT") or 7860)
     on_spaces = bool(os.environ.get("SPACE_ID"))
     host = os.environ.get("GRADIO_SERVER_NAME") or ("0.0.0.0" if on_spaces else "127.0.0.1")
-    build_demo().launch(server_name=host, server_port=port, **launch_kwargs())
+    demo = build_demo()
+    models.preload_shipped()  # shipped models load in the background; the server answers meanwhile
+    demo.launch(server_name=host, server_port=port, **launch_kwargs())
 
 
 if __name__ == "__main__":

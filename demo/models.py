@@ -2,15 +2,21 @@
 
 Shipped checkpoints (`checkpoints/*.s2s`, or `$S2S_CHECKPOINTS_DIR`) are shared read-only by every visitor.
 Models trained in the browser live in the visitor's own `gr.State` as {name: path}; they are never listed
-for anyone else. Both kinds are loaded lazily on first use and cached by path."""
+for anyone else. Both kinds are cached by path. The shipped ones are loaded in a background thread when the app
+starts (`preload_shipped`, called by app.py after the page is built, so the server answers at once); a request for
+a model that is still loading waits for that load instead of starting a second one. Session models load on first
+use."""
 from __future__ import annotations
 
+import logging
 import os
 import threading
+import time
 from collections import OrderedDict
 from pathlib import Path
 
 from s2s.checkpoint import CheckpointError
+from s2s.config import DecodeConfig
 from s2s.translator import Translator
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -22,6 +28,8 @@ CACHE_SIZE = 12  # translators kept in memory (shipped ones are few; session mod
 _cache: OrderedDict[str, Translator] = OrderedDict()
 _cache_lock = threading.Lock()
 _load_locks: dict[str, threading.Lock] = {}
+_preloader: threading.Thread | None = None
+log = logging.getLogger("demo")
 
 
 def checkpoint_dir() -> Path:
@@ -109,3 +117,35 @@ def delete_session_models(session_models: dict | None) -> None:
             path.parent.rmdir()  # the per-model temporary folder, when empty
         except OSError:
             pass
+
+
+def _warm_up(translator: Translator, sentence: str) -> None:
+    """Decode one sentence greedily and with beam 5, so that the first visitor does not pay one-time costs."""
+    for strategy, k in (("greedy", 1), ("beam", 5)):
+        translator.translate([sentence], DecodeConfig(strategy=strategy, beam_size=k, max_len=40))
+
+
+def _preload(paths: dict[str, Path]) -> None:
+    began = time.time()
+    for name, path in paths.items():
+        try:
+            translator = get_translator(path)
+            pairs = heldout_pairs(language_pair(name), 1)
+            if pairs:
+                _warm_up(translator, pairs[0][0])
+        except Exception:  # a broken shipped file must not stop the others; its requests report it
+            log.exception("preloading %s failed", name)
+    log.warning("preloaded %d shipped models in %.1f s", len(paths), time.time() - began)
+
+
+def preload_shipped() -> threading.Thread:
+    """Start loading every shipped checkpoint (zh-en-classic first) in one daemon thread; at most one such thread
+    runs. Requests for a model it has not reached yet load that one themselves (and the thread then finds it
+    cached); a request for the model it is loading waits for that load (get_translator's per-file lock)."""
+    global _preloader
+    with _cache_lock:
+        if _preloader is None or not _preloader.is_alive():
+            _preloader = threading.Thread(target=_preload, args=(shipped_models(),), daemon=True,
+                                          name="s2s-preload")
+            _preloader.start()
+        return _preloader

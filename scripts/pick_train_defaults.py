@@ -14,6 +14,7 @@ says no setting passes). Writes bench/results/<date>-train-defaults.json and pri
 
     python scripts/pick_train_defaults.py [--models zh-en-classic,zh-en-attention] [--lrs 0.001,0.002,0.005]
         [--epochs 3,5,8,12]
+    python scripts/pick_train_defaults.py --from-rows RESULTS.json   # re-apply the criterion to measured rows
 """
 from __future__ import annotations
 
@@ -39,7 +40,7 @@ from s2s.translator import Translator  # noqa: E402
 
 TIME_BUDGET = 60.0  # seconds of training on this machine
 TIE_BLEU = 1.0  # BLEU points within which two settings count as equally good
-MIN_GAIN = 10.0  # BLEU points a default must add on the kitchen held-out pairs to be "visibly better"
+MIN_GAIN = 5.0  # BLEU points a default must add on the kitchen held-out pairs to be "visibly better"
 BATCH_SIZE = 32  # the tab's default batch size
 FORGET_PAIRS = 100  # held-out Tatoeba pairs for the forgetting measurement
 
@@ -90,13 +91,27 @@ def choose(rows: list[dict]) -> dict | None:
     return min((r for r in fast if r["bleu_after"] >= best - TIE_BLEU), key=lambda r: r["train_seconds"])
 
 
+def criterion() -> dict:
+    return {"time_budget_s": TIME_BUDGET, "tie_bleu": TIE_BLEU, "min_gain_bleu": MIN_GAIN,
+            "rule": "highest kitchen held-out BLEU after training among settings that train in <= time budget and "
+                    "gain >= min gain; within tie_bleu of the best, the fastest"}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--models", default="zh-en-classic,zh-en-attention")
     ap.add_argument("--lrs", default="0.001,0.002,0.005")
     ap.add_argument("--epochs", default="3,5,8,12")
     ap.add_argument("--out", default="")
+    ap.add_argument("--from-rows", default="", help="a results file of this script: choose again, train nothing")
     args = ap.parse_args()
+    if args.from_rows:
+        report = json.loads(Path(args.from_rows).read_text(encoding="utf-8"))
+        report["chosen"], report["criterion"] = choose(report["rows"]), criterion()
+        Path(args.out or args.from_rows).write_text(json.dumps(report, indent=1, ensure_ascii=False) + "\n",
+                                                    encoding="utf-8")
+        print("chosen:", json.dumps(report["chosen"]))
+        return
     torch.set_num_threads(training.TRAIN_THREADS)  # as in the app (app.py)
     pairs = parse_pairs(training.EXAMPLE_CORPUS.read_bytes(), training.EXAMPLE_CORPUS.name)
     kitchen_train, kitchen_valid = training.split_corpus(pairs)
@@ -111,9 +126,7 @@ def main() -> None:
               "seconds": round(time.time() - began), "corpus": training.EXAMPLE_CORPUS.name,
               "train_pairs": len(kitchen_train), "valid_pairs": len(kitchen_valid), "batch_size": BATCH_SIZE,
               "tatoeba_pairs": len(tatoeba),
-              "criterion": {"time_budget_s": TIME_BUDGET, "tie_bleu": TIE_BLEU, "min_gain_bleu": MIN_GAIN,
-                            "rule": "highest kitchen held-out BLEU after training among settings that train in "
-                                    "<= time budget and gain >= min gain; within tie_bleu of the best, the fastest"},
+              "criterion": criterion(),
               "rows": rows, "chosen": chosen}
     out = Path(args.out or ROOT / "bench" / "results" / f"{report['date']}-train-defaults.json")
     out.write_text(json.dumps(report, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")

@@ -5,6 +5,7 @@ import gradio as gr
 
 from . import limits, models, session_files
 from .errors import friendly
+from .handlers import empty_table
 from .i18n import I18N, t
 from .tabs import exposure, train, translate
 
@@ -12,7 +13,35 @@ CSS = """
 .s2s-progress {width: 100%; height: 14px; background: #e5e7eb; border-radius: 7px; overflow: hidden;}
 .s2s-bar {height: 100%; background: #2563eb; transition: width 0.4s;}
 #translation textarea {font-size: 1.25em;}
+#lang_switch {text-align: right;}
+#lang_switch a {margin: 0 0.3em;}
+/* toasts sit bottom-left, away from the output column's tables */
+.toast-wrap {top: auto !important; bottom: 1rem !important; right: auto !important; left: 1rem !important;
+             max-width: min(26rem, 90vw);}
+/* phones: plots keep a readable width and scroll sideways inside their panel */
+@media (max-width: 760px) {
+  .s2s-plot {overflow-x: auto;}
+  .s2s-plot .js-plotly-plot, .s2s-plot [data-testid=plotly] {min-width: 720px;}
+}
+/* projectors: larger text everywhere */
+@media (min-width: 1800px) {
+  .gradio-container {font-size: 1.15rem;}
+  .gradio-container table {font-size: 1.05rem;}
+}
 """
+LANG_SCRIPT = """<script>(function () {
+  var key = "s2s_lang", asked = new URLSearchParams(location.search).get("lang"), lang = null;
+  try { lang = localStorage.getItem(key); } catch (e) {}
+  if (asked === "zh" || asked === "en") { lang = asked; try { localStorage.setItem(key, lang); } catch (e) {} }
+  if (lang !== "zh" && lang !== "en") lang = /^zh/i.test(navigator.language || "") ? "zh" : "en";
+  document.cookie = key + "=" + lang + "; path=/; max-age=31536000; SameSite=Lax";
+  var tag = lang === "zh" ? "zh-CN" : "en";
+  try {
+    Object.defineProperty(Navigator.prototype, "language", {get: function () { return tag; }, configurable: true});
+    Object.defineProperty(Navigator.prototype, "languages", {get: function () { return [tag]; }, configurable: true});
+  } catch (e) {}
+  document.documentElement.lang = tag;
+})();</script>"""
 DECODE_CONCURRENCY = 4  # decoding requests served at once (one torch thread each); more than one session's cap
 QUEUE_SIZE = 200  # jobs waiting in all groups together (each session and IP address has its own cap: demo/limits.py)
 CACHE_SWEEP = (600, 3600)  # every 10 minutes, Gradio deletes the files it handed out more than an hour ago
@@ -44,7 +73,9 @@ def build_demo() -> gr.Blocks:
         # {name: checkpoint path} of the models trained in this browser session; files go when the session does
         # (end_session below; Gradio's own delete_callback only runs an hour after the session closed)
         session_models = gr.State({}, delete_callback=models.delete_session_models)
-        gr.Markdown(t("title"))
+        with gr.Row():
+            gr.Markdown(t("title"))
+            gr.Markdown(t("lang_switch"), elem_id="lang_switch")
         with gr.Tabs():
             with gr.Tab(t("tab_translate"), id="translate"):
                 tr = translate.build(session_models)
@@ -58,12 +89,56 @@ def build_demo() -> gr.Blocks:
         session_models.change(refresh_pickers, [session_models, *pickers], pickers, api_name="refresh_session_models",
                               queue=False)
         demo.load(refresh_pickers, [session_models, *pickers], pickers, api_name="refresh_models", queue=False)
+        tables = tr.tables + ex.tables
+        demo.load(friendly(lambda: [empty_table(*keys) for _, keys in tables] + [exposure.example_headers()]), None,
+                  [table for table, _ in tables] + [ex.examples], api_name="localize", queue=False)
         demo.unload(end_session)
     demo.queue(default_concurrency_limit=DECODE_CONCURRENCY, max_size=QUEUE_SIZE)
     limits.install(demo)
     return demo
 
 
+class LanguageScript:
+    """ASGI middleware: put LANG_SCRIPT at the top of the page's <head>, before Gradio's own scripts.
+
+    Gradio picks the UI language from `navigator.language` once, when it starts; the script makes that the
+    visitor's choice (`?lang=zh|en`, remembered in localStorage, else the browser's language) and sets the
+    s2s_lang cookie from which the server writes its own text (demo/errors.py: language)."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or scope.get("method") != "GET" or scope.get("path") not in ("/", ""):
+            return await self.app(scope, receive, send)
+        start, body = None, []
+
+        async def capture(message):
+            nonlocal start
+            if message["type"] == "http.response.start":
+                start = message
+                return
+            body.append(message.get("body", b""))
+            if message.get("more_body"):
+                return
+            await send_page(start, b"".join(body), send)
+
+        await self.app(scope, receive, capture)
+
+
+async def send_page(start: dict, body: bytes, send) -> None:
+    headers = [(k, v) for k, v in start["headers"] if k.lower() != b"content-length"]
+    kinds = dict((k.lower(), v) for k, v in start["headers"])
+    if b"text/html" in kinds.get(b"content-type", b"") and not kinds.get(b"content-encoding"):
+        body = body.replace(b"<head>", b"<head>" + LANG_SCRIPT.encode(), 1)
+    await send({**start, "headers": headers + [(b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})
+
+
 def launch_kwargs() -> dict:
-    """Arguments of `launch()` that belong to the app itself (language tables, styling, upload cap)."""
-    return {"i18n": I18N, "css": CSS, "max_file_size": "5mb", "theme": gr.themes.Soft()}
+    """Arguments of `launch()` that belong to the app itself (language tables and choice, styling, upload cap)."""
+    from starlette.middleware import Middleware
+
+    return {"i18n": I18N, "css": CSS, "max_file_size": "5mb", "theme": gr.themes.Soft(), "ssr_mode": False,
+            "footer_links": ["api", "gradio"],  # no Settings: the language is chosen with the links at the top
+            "app_kwargs": {"middleware": [Middleware(LanguageScript)]}}

@@ -2,12 +2,14 @@
 
 Known errors (a refused checkpoint, a bad corpus or setting, an unknown model) show their own one-line message;
 anything else is logged on the server with its traceback and shown as one sentence that says what to do.
-Messages come from the language tables in demo/i18n.py, in the visitor's browser language (Accept-Language)."""
+Messages come from the language tables in demo/i18n.py, in the page's language (the s2s_lang cookie the page sets,
+else the browser's Accept-Language)."""
 from __future__ import annotations
 
 import functools
 import inspect
 import logging
+import re
 
 import gradio as gr
 from gradio.context import LocalContext
@@ -22,11 +24,18 @@ log = logging.getLogger("demo")
 KNOWN = (CheckpointError, CorpusError, ConfigError)
 
 
+LANG_COOKIE = "s2s_lang"  # set by the page script in demo/app.py from ?lang=, the saved choice, or the browser
+
+
 def language(headers=None) -> str:
-    """'zh' when the browser prefers Chinese (the request being served, or the given headers), else 'en'."""
+    """'zh' or 'en': the page's chosen language (cookie), else the browser's (Accept-Language); the request being
+    served, or the given headers."""
     if headers is None:
         request = LocalContext.request.get(None)
         headers = getattr(request, "headers", None) or {}
+    chosen = re.search(rf"(?:^|;)\s*{LANG_COOKIE}=(zh|en)\b", headers.get("cookie") or "")
+    if chosen:
+        return chosen.group(1)
     preferred = (headers.get("accept-language") or "").split(",")[0].strip().lower()
     return "zh" if preferred.startswith("zh") else "en"
 

@@ -156,13 +156,83 @@ def test_whatif_forces_the_token_and_redecodes(h):
     assert [v for _, v in update["choices"]][0] == str(memory["tokens"][0])
     text, notice, fig = h.whatif("我爱你。", "zh-en-classic", 1, choice, memory)
     translator = h.get_model("zh-en-classic")
-    assert translator.piece(int(choice)) in notice
+    assert h.plots.readable(translator.piece(int(choice))) in notice
     ticks = fig.layout.xaxis2.ticktext
-    assert "🔒" in ticks[0] and "🔒" not in ticks[-1]  # the forced step is marked, the rest re-decoded
+    assert "(forced)" in ticks[0] and "(forced)" not in ticks[-1]  # the forced step is marked, the rest re-decoded
+    assert not any(ord(c) > 0xFFFF for tick in ticks for c in tick)  # no emoji: there is no emoji font
     if len(memory["tokens"]) > 2:  # forcing at step 2 keeps step 1
         choice2 = h.whatif_tokens(memory, 2)["value"]
         _, _, fig2 = h.whatif("我爱你。", "zh-en-classic", 2, choice2, memory)
-        assert fig2.layout.xaxis2.ticktext[1].count("🔒") == 1
+        assert fig2.layout.xaxis2.ticktext[1].count("(forced)") == 1
+
+
+def test_whatif_offers_readable_candidates_and_forces_a_typed_word(h):
+    *_, memory = h.translate("我爱你。", "zh-en-classic", "greedy", 5, 1.0)
+    labels = [label for label, _ in h.whatif_tokens(memory, 1)["choices"]]
+    assert all("p=" in label and "\u2581" not in label for label in labels)  # probabilities, no raw marker
+    assert any(label.startswith("\u00b7") for label in labels)  # word starts are marked with a dot
+    translator = h.get_model("zh-en-classic")
+    text, notice, fig = h.whatif("我爱你。", "zh-en-classic", 1, None, memory, word="You")
+    pieces = translator.target_ids("You")[1:-1]
+    ticks = fig.layout.xaxis2.ticktext
+    assert sum("(forced)" in tick for tick in ticks) == len(pieces)  # the word's pieces are the forced prefix
+    assert text.startswith("You") or text.startswith("you")
+    with pytest.raises(gr.Error, match="Pick the word"):
+        h.whatif("我爱你。", "zh-en-classic", 1, None, memory, word="  ")
+
+
+def test_step_heatmap_reads_right(h):
+    translator = h.get_model("zh-en-classic")
+    _, _, _, cold, *_ = h.translate("我爱你。", "zh-en-classic", "sample", 5, 0.2, 1, 1.0, 0, 1.0, 0)
+    _, _, _, hot, *_ = h.translate("我爱你。", "zh-en-classic", "sample", 5, 2.0, 1, 1.0, 0, 1.0, 0)
+    top = math.log(len(translator.tgt_vocab))
+    for fig in (cold, hot):  # the entropy axis is 0..log|V| whatever the temperature
+        assert tuple(fig.layout.yaxis2.range) == pytest.approx((0, top))
+    heat = _heatmap(cold)
+    assert list(heat.x)[:2] == [1, 2]  # hover says "step 1" for the column labelled "1."
+    assert cold.layout.xaxis2.ticktext[0].startswith("1. ")
+    assert all("<br>" in cell for cell in heat.text[0] if cell)  # the probability is printed in each cell
+    assert not any("\u2581" in cell for row in heat.text for cell in row)
+
+
+def test_input_in_another_script_gets_a_hint(h):
+    assert h.translate("我爱你。", "zh-en-classic")[1] == ""
+    notice = h.translate("I love you very much.", "zh-en-classic")[1]
+    assert "Latin letters" in notice and "Chinese" in notice
+    notice = h.translate("\U0001F600\U0001F600\U0001F600", "zh-en-classic")[1]
+    assert "symbols" in notice
+    shares = h.script_shares("Ich liebe dich")
+    assert shares["latin"] == 1 and shares["han"] == 0
+
+
+def test_server_text_in_the_page_language(h, monkeypatch):
+    from demo import errors
+
+    monkeypatch.setattr(errors, "language", lambda headers=None: "zh")
+    text, notice, table, steps, attention, tree, memory = h.translate("我爱你。", "zh-en-classic", "beam", 3, 1.0, 3)
+    assert list(table.columns) == ["名次", "分数", "对数概率", "译文", "片段"]
+    assert "获胜的假设" in notice
+    assert steps.layout.yaxis2.title.text == "熵（nats）" and "束搜索" in steps.layout.title.text
+    assert {"获胜路径", "保留"} <= {t.name for t in tree.data}
+    fig, explain = h.exposure_curves(["zh-en-classic", "zh-en-scheduled"], "logprob")
+    assert "这张图显示" in explain and fig.layout.xaxis.title.text == "目标位置"
+    with pytest.raises(gr.Error, match="请先输入"):
+        h.translate(" ", "zh-en-classic")
+
+
+def test_cleared_panels_hold_no_result(h):
+    out = h.cleared_outputs()
+    assert len(out) == 17 and out[0] == "" and out[6] is None  # translation and what-if memory gone
+    assert all(len(x) == 0 for x in out if isinstance(x, pd.DataFrame))
+    assert list(out[2].columns)[:3] == ["rank", "score", "log-prob"]  # numbers first
+
+
+def test_beam_tree_coloured_by_group(h):
+    *_, tree, _ = h.translate("我爱你。", "zh-en-classic", "beam", 4, 1.0, 2, 1.0, 0, 1.0, 0, 0.0, 1.0, 0, 2, 1.0)
+    names = {t.name for t in tree.data}
+    assert {"group 1", "group 2"} <= names and "kept" not in names
+    *_, plain, _ = h.translate("我爱你。", "zh-en-classic", "beam", 4, 1.0, 2)
+    assert "kept" in {t.name for t in plain.data}
 
 
 def test_compare_strategies_and_models(h):
@@ -188,23 +258,31 @@ def test_exposure_compare_one_pair(h):
     translator = h.get_model("zh-en-classic")
     assert len(table) == len(translator.target_ids(ref)) - 1  # every reference token, with <eos>
     assert table["p(gold) teacher-forced"].between(0, 1).all()
-    marked = table.index[table[""] != ""].tolist()
+    marked = table.index[table["note"] != ""].tolist()
     if marked:
         assert f"step {marked[0] + 1}" in summary
         assert table["free-running choice"][marked[0]] != table["gold token"][marked[0]]
     assert [t.name.split(" ")[0] for t in fig.data] == ["teacher-forced", "free-running"]
+    assert list(table.columns[:4]) == ["step", "gold token", "p(gold) teacher-forced", "p(gold) free-running"]
     with pytest.raises(gr.Error, match="reference"):
         h.exposure_compare(src, "", "zh-en-classic")
 
 
 def test_exposure_curves_side_by_side_and_cached(h):
-    fig = h.exposure_curves(["zh-en-classic", "zh-en-scheduled"], "accuracy")
-    assert len(fig.data) == 4 and fig.layout.annotations[1].text == "zh-en-scheduled"
+    fig, text = h.exposure_curves(["zh-en-classic", "zh-en-scheduled"], "accuracy")
+    assert fig.layout.annotations[1].text == "zh-en-scheduled"
+    names = [t.name for t in fig.data]
+    assert names.count("teacher-forced") == 2 and names.count("free-running") == 2
+    counts = [t for t in fig.data if t.name == "sentences per position"]
+    assert len(counts) == 2 and min(counts[0].y) >= h.MIN_SENTENCES  # too-thin positions are cut
+    band = next(t for t in fig.data if t.fill == "toself")
+    assert min(band.y) >= 0 and max(band.y) <= 1
+    assert "gap" in text and "zh-en-classic" in text and "→" in text  # the measured gaps, printed
     first = h.cached_curve("zh-en-classic")
     assert h.cached_curve("zh-en-classic") is first  # computed once per model
     assert len(first.positions) > 3 and max(first.teacher_accuracy) <= 1
-    logp = h.exposure_curves(["zh-en-classic"], "logprob")
-    assert max(logp.data[0].y) <= 0
+    logp, _ = h.exposure_curves(["zh-en-classic"], "logprob")
+    assert max(next(t for t in logp.data if t.name == "teacher-forced").y) <= 0
     with pytest.raises(gr.Error):
         h.exposure_curves([], "accuracy")
 

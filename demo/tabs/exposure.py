@@ -1,14 +1,13 @@
 """Exposure-bias tab: one pair teacher-forced vs free-running, and curves by position over many pairs."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import gradio as gr
-import pandas as pd
 
 from .. import handlers, models
+from ..errors import friendly, message
 from ..i18n import t
-from ..errors import friendly
 from .translate import DECODE, HEAVY
 
 
@@ -16,6 +15,13 @@ from .translate import DECODE, HEAVY
 class ExposureTab:
     model: gr.Dropdown
     curve_models: gr.CheckboxGroup
+    tables: list = field(default_factory=list)  # result tables whose headers are written in the page's language
+    examples: gr.Dataset | None = None
+
+
+def example_headers():
+    """The examples table's headers in the page's language (gr.Examples headers are not translated by Gradio)."""
+    return gr.update(headers=[message("examples_source"), message("examples_reference")])
 
 
 def build(session_models: gr.State) -> ExposureTab:
@@ -28,23 +34,32 @@ def build(session_models: gr.State) -> ExposureTab:
     german = any(models.language_pair(m) == "de-en" for m in choices)  # German examples only with a German model
     examples = gr.Examples(handlers.example_pairs("zh-en") + (handlers.example_pairs("de-en", 2) if german else []),
                            inputs=[source, reference], label=t("examples"))
-    examples.dataset.headers = ["source · 源句", "reference · 参考译文"]  # i18n labels do not reach these headers
     go = gr.Button(t("exposure_go"), variant="primary", elem_id="exposure_go")
     summary = gr.Markdown(elem_id="exposure_summary")
-    plot = gr.Plot(label=t("exposure_plot"), elem_id="exposure_plot")
-    table = gr.Dataframe(pd.DataFrame(columns=["step", "gold token", "p(gold) teacher-forced", "p(gold) free-running"]),
-                         label=t("exposure_table"), interactive=False, elem_id="exposure_table", wrap=True)
+    plot = gr.Plot(label=t("exposure_plot"), elem_id="exposure_plot", elem_classes="s2s-plot")
+    table = gr.Dataframe(handlers.empty_table(*handlers.EXPOSURE_COLUMNS), label=t("exposure_table"),
+                         interactive=False, elem_id="exposure_table", wrap=True)
     gr.Markdown(t("curves_intro"))
     with gr.Row():
         curve_models = gr.CheckboxGroup(choices, value=handlers.default_curve_models(choices),
                                         label=t("curve_models"), elem_id="curve_models", scale=3)
-        metric = gr.Radio([("token accuracy", "accuracy"), ("log p(gold)", "logprob")], value="accuracy",
-                          label=t("curve_metric"), scale=1)
+        metric = gr.Radio([(t("metric_logprob"), "logprob"), (t("metric_accuracy"), "accuracy")],
+                          value=handlers.default_metric(handlers.default_curve_models(choices)),
+                          label=t("curve_metric"), elem_id="curve_metric", scale=1)
     curves_go = gr.Button(t("curves_go"), elem_id="curves_go")
-    curves = gr.Plot(label=t("curves_plot"), elem_id="curves_plot")
+    curves = gr.Plot(label=t("curves_plot"), elem_id="curves_plot", elem_classes="s2s-plot")
+    curves_text = gr.Markdown(elem_id="curves_explain")
 
     go.click(friendly(handlers.exposure_compare), [source, reference, model, session_models], [summary, table, plot],
              api_name="exposure", concurrency_id=DECODE)
-    curves_go.click(friendly(handlers.exposure_curves), [curve_models, metric, session_models], curves,
+    for trigger in (source.change, reference.change, model.change):  # no result of another pair or model stays
+        trigger(friendly(_cleared), None, [summary, table, plot], queue=False, show_progress="hidden")
+    curves_go.click(friendly(handlers.exposure_curves), [curve_models, metric, session_models], [curves, curves_text],
                     api_name="exposure_curves", concurrency_id=HEAVY, concurrency_limit=1)
-    return ExposureTab(model, curve_models)
+    metric.change(friendly(handlers.exposure_curves), [curve_models, metric, session_models], [curves, curves_text],
+                  api_name="exposure_curves_metric", concurrency_id=HEAVY, concurrency_limit=1)
+    return ExposureTab(model, curve_models, [(table, handlers.EXPOSURE_COLUMNS)], examples.dataset)
+
+
+def _cleared():
+    return "", handlers.empty_table(*handlers.EXPOSURE_COLUMNS), handlers.plots.empty_figure(message("plot_cleared_exposure"))

@@ -1,21 +1,20 @@
 """Translate tab: layout and wiring. The functions it calls live in demo/handlers.py."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import gradio as gr
-import pandas as pd
 
 from .. import handlers, models
-from ..errors import friendly
+from ..errors import friendly, message
 from ..i18n import t
 
-EXAMPLES = ["我爱你。", "我们明天早上去公园散步吧。", "他昨天晚上在图书馆看书看到很晚，因为下个星期有一个很重要的考试。",
-            "你叫什么名字？"]
-GERMAN_EXAMPLE = "Ein Mann fährt Fahrrad auf der Straße."  # shown when a de-en model is shipped
+FIRST_EXAMPLE = "我爱你。"  # step 1 of docs/LESSON.md
+FALLBACK_EXAMPLES = ["我们明天早上去公园散步吧。", "你叫什么名字？"]  # when demo/examples/lesson_examples.json is missing
 LONG_EXAMPLE = "汤姆说他明天早上要和他的朋友们一起去城里最大的那家书店买几本关于历史和音乐的书。"
 DECODE = "decode"  # concurrency group of every interactive decoding event (see demo/app.py)
 HEAVY = "heavy"  # concurrency group of the slow held-out evaluations (BLEU by length, exposure curves)
+STRATEGIES = [(t("strategy_greedy"), "greedy"), (t("strategy_beam"), "beam"), (t("strategy_sample"), "sample")]
 
 
 @dataclass
@@ -24,6 +23,7 @@ class TranslateTab:
     model_a: gr.Dropdown
     model_b: gr.Dropdown
     source: gr.Textbox
+    tables: list = field(default_factory=list)  # result tables whose headers are written in the page's language
 
 
 def _strategy_visibility(strategy: str):
@@ -38,9 +38,28 @@ def _retranslate(text: str, *rest):
     return handlers.translate(text, *rest)
 
 
+def _need_text(text: str | None, *rest):
+    """Validator of the decoding events: an empty box is flagged on the box itself, and nothing runs (no error
+    badges on the result panels)."""
+    ok = bool((text or "").strip())
+    return [gr.validate(ok, "" if ok else message("err_empty"))] + [gr.validate(True, "")] * len(rest)
+
+
 def _step_range(memory: dict | None):
     n = len(memory["tokens"]) if memory and memory.get("tokens") else 1
     return gr.update(minimum=1, maximum=max(1, n), value=min(2, n), step=1)
+
+
+def _examples(choices: list[str]) -> list[str]:
+    chosen = handlers.translate_examples("zh-en") or FALLBACK_EXAMPLES
+    german = handlers.translate_examples("de-en")[:1] if any(models.language_pair(m) == "de-en" for m in choices) \
+        else []
+    return list(dict.fromkeys([FIRST_EXAMPLE] + chosen + german))
+
+
+def _table(keys: tuple, elem_id: str, label=None, widths: list | None = None) -> gr.Dataframe:
+    return gr.Dataframe(handlers.empty_table(*keys), label=label, interactive=False, elem_id=elem_id, wrap=True,
+                        column_widths=widths)
 
 
 def build(session_models: gr.State) -> TranslateTab:
@@ -50,10 +69,9 @@ def build(session_models: gr.State) -> TranslateTab:
         with gr.Column(scale=2):
             model = gr.Dropdown(choices, value=default, label=t("model"), elem_id="model")
             source = gr.Textbox(label=t("source"), placeholder=t("source_placeholder"), lines=2, elem_id="source")
-            german = [GERMAN_EXAMPLE] if any(models.language_pair(m) == "de-en" for m in choices) else []
-            gr.Examples([[e] for e in EXAMPLES + german], inputs=[source], label=t("examples"))
-            strategy = gr.Radio([("greedy", "greedy"), ("beam", "beam"), ("sampling", "sample")], value="greedy",
-                                label=t("strategy"), info=t("strategy_info"), elem_id="strategy")
+            gr.Examples([[e] for e in _examples(choices)], inputs=[source], label=t("examples"))
+            strategy = gr.Radio(STRATEGIES, value="greedy", label=t("strategy"), info=t("strategy_info"),
+                                elem_id="strategy")
             with gr.Group(visible=False) as beam_box:
                 beam_size = gr.Slider(1, 10, value=5, step=1, label=t("beam_size"), elem_id="beam_size")
                 length_penalty = gr.Slider(0.0, 2.0, value=1.0, step=0.1, label=t("length_penalty"))
@@ -66,78 +84,94 @@ def build(session_models: gr.State) -> TranslateTab:
                                  elem_id="seed")
                 n_samples = gr.Slider(1, 50, value=20, step=1, label=t("n_samples"), elem_id="n_samples")
                 draw = gr.Button(t("draw"), elem_id="draw")
+            with gr.Accordion(t("advanced"), open=False, elem_id="advanced"):
+                min_p = gr.Slider(0.0, 0.5, value=0.0, step=0.01, label=t("min_p"), info=t("min_p_info"),
+                                  elem_id="min_p")
+                repetition = gr.Slider(1.0, 3.0, value=1.0, step=0.1, label=t("repetition_penalty"),
+                                       info=t("repetition_penalty_info"), elem_id="repetition_penalty")
+                no_repeat = gr.Slider(0, 5, value=0, step=1, label=t("no_repeat_ngram"), info=t("no_repeat_ngram_info"),
+                                      elem_id="no_repeat_ngram")
+                groups = gr.Slider(1, 5, value=1, step=1, label=t("beam_groups"), info=t("beam_groups_info"),
+                                   elem_id="beam_groups")
+                diversity = gr.Slider(0.0, 5.0, value=0.0, step=0.1, label=t("diversity_penalty"),
+                                      info=t("diversity_penalty_info"), elem_id="diversity_penalty")
             go = gr.Button(t("translate"), variant="primary", elem_id="translate")
         with gr.Column(scale=3):
             translation = gr.Textbox(label=t("translation"), interactive=False, elem_id="translation")
             notice = gr.Markdown(elem_id="notice")
-            nbest = gr.Dataframe(_empty("rank", "translation", "score", "log-prob", "pieces"),
-                                 label=t("nbest_table"), interactive=False, elem_id="nbest", wrap=True)
+            nbest = _table(handlers.NBEST_COLUMNS, "nbest", t("nbest_table"), ["60px", "76px", "84px", "50%", "30%"])
             samples_md = gr.Markdown(elem_id="samples_summary")
-            samples = gr.Dataframe(_empty("translation", "count", "log-prob"), label=t("samples_table"),
-                                   interactive=False, elem_id="samples", wrap=True)
-    step_plot = gr.Plot(label=t("step_plot"), elem_id="step_plot")
-    tree_plot = gr.Plot(label=t("tree_plot"), elem_id="tree_plot")
-    attention_plot = gr.Plot(label=t("attention_plot"), elem_id="attention_plot")
+            samples = _table(handlers.SAMPLE_COLUMNS, "samples", t("samples_table"), ["64px", "84px", "70%"])
+    step_plot = gr.Plot(label=t("step_plot"), elem_id="step_plot", elem_classes="s2s-plot")
+    tree_plot = gr.Plot(label=t("tree_plot"), elem_id="tree_plot", elem_classes="s2s-plot")
+    attention_plot = gr.Plot(label=t("attention_plot"), elem_id="attention_plot", elem_classes="s2s-plot")
     memory = gr.State(None)
     with gr.Accordion(t("whatif"), open=True):
         gr.Markdown(t("whatif_help"))
         with gr.Row():
             step = gr.Slider(1, 20, value=1, step=1, label=t("whatif_step"), elem_id="whatif_step")
-            token = gr.Dropdown([], label=t("whatif_token"), elem_id="whatif_token")
-            force = gr.Button(t("whatif_go"), elem_id="whatif_go")
+            token = gr.Dropdown([], label=t("whatif_token"), info=t("word_legend"), elem_id="whatif_token")
+            word = gr.Textbox(label=t("whatif_word"), elem_id="whatif_word")
+        force = gr.Button(t("whatif_go"), elem_id="whatif_go")
         whatif_text = gr.Textbox(label=t("whatif_result"), interactive=False, elem_id="whatif_text")
         whatif_notice = gr.Markdown(elem_id="whatif_notice")
-        whatif_plot = gr.Plot(label=t("step_plot"), elem_id="whatif_plot")
+        whatif_plot = gr.Plot(label=t("step_plot"), elem_id="whatif_plot", elem_classes="s2s-plot")
     with gr.Accordion(t("compare"), open=True):
         gr.Markdown(t("compare_help"))
         compare_go = gr.Button(t("compare_strategies"), elem_id="compare_strategies")
-        compare_table = gr.Dataframe(_empty("strategy", "translation", "log-prob", "pieces"), interactive=False,
-                                     elem_id="compare_table", wrap=True)
+        compare_table = _table(handlers.COMPARE_COLUMNS, "compare_table", None, ["110px", "84px", "60px", "60%"])
         gr.Markdown(t("compare_models_help"))
         with gr.Row():
             model_a = gr.Dropdown(choices, value=_pick(choices, "zh-en-classic", 0), label=t("model_a"),
                                   elem_id="model_a")
             model_b = gr.Dropdown(choices, value=_pick(choices, "zh-en-attention", 1), label=t("model_b"),
                                   elem_id="model_b")
-        gr.Examples([[LONG_EXAMPLE]], inputs=[source], label=t("examples"))
+        gr.Examples([[handlers.bottleneck_example("zh-en") or LONG_EXAMPLE]], inputs=[source], label=t("examples"))
         compare_models_go = gr.Button(t("compare_models"), elem_id="compare_models")
         with gr.Row():
             text_a = gr.Textbox(label=t("translation_a"), interactive=False, elem_id="text_a")
             text_b = gr.Textbox(label=t("translation_b"), interactive=False, elem_id="text_b")
-        compare_notice = gr.Markdown()
-        compare_attention = gr.Plot(label=t("attention_plot"), elem_id="compare_attention")
+        compare_notice = gr.Markdown(elem_id="compare_notice")
+        compare_attention = gr.Plot(label=t("attention_plot"), elem_id="compare_attention", elem_classes="s2s-plot")
         bleu_go = gr.Button(t("bleu_length"), elem_id="bleu_length")
-        bleu_plot = gr.Plot(label=t("bleu_length"), elem_id="bleu_plot")
+        bleu_plot = gr.Plot(label=t("bleu_length"), elem_id="bleu_plot", elem_classes="s2s-plot")
 
+    # a changed sentence, model or strategy clears every panel that showed results of the old one
+    cleared = [translation, notice, nbest, step_plot, attention_plot, tree_plot, memory, samples_md, samples,
+               whatif_text, whatif_notice, whatif_plot, compare_table, text_a, text_b, compare_attention, compare_notice]
+    for trigger, name in ((source.change, "clear_on_source"),
+                          (model.change, "clear_on_model"), (strategy.change, "clear_on_strategy"),
+                          (model_a.change, "clear_on_model_a"), (model_b.change, "clear_on_model_b")):
+        trigger(friendly(handlers.cleared_outputs), None, cleared, api_name=name, queue=False, show_progress="hidden")
     strategy.change(friendly(_strategy_visibility), strategy, [beam_box, sample_box], api_name="strategy_options",
                     queue=False)
     inputs = [source, model, strategy, beam_size, temperature, n_best, length_penalty, top_k, top_p, seed,
-              session_models]
+              min_p, repetition, no_repeat, groups, diversity, session_models]
     outputs = [translation, notice, nbest, step_plot, attention_plot, tree_plot, memory]
     for trigger, name in ((go.click, "translate"), (source.submit, "translate_submit")):
-        event = trigger(friendly(handlers.translate), inputs, outputs, api_name=name, concurrency_id=DECODE)
+        event = trigger(friendly(handlers.translate), inputs, outputs, api_name=name, concurrency_id=DECODE,
+                        validator=_need_text)
         event.then(friendly(_step_range), memory, step, api_name=f"{name}_whatif_steps", queue=False).then(
             friendly(handlers.whatif_tokens), [memory, step], token, api_name=f"{name}_whatif_tokens", queue=False)
     beam_size.release(_retranslate, inputs, outputs, api_name="translate_on_k", concurrency_id=DECODE)
     step.release(friendly(handlers.whatif_tokens), [memory, step], token, api_name="whatif_tokens", queue=False)
     draw.click(friendly(handlers.draw_samples),
-               [source, model, temperature, top_k, top_p, seed, n_samples, session_models],
-               [samples_md, samples, step_plot], api_name="draw_samples", concurrency_id=DECODE)
-    force.click(friendly(handlers.whatif), [source, model, step, token, memory, session_models],
+               [source, model, temperature, top_k, top_p, seed, n_samples, min_p, repetition, no_repeat,
+                session_models],
+               [samples_md, samples, step_plot], api_name="draw_samples", concurrency_id=DECODE, validator=_need_text)
+    force.click(friendly(handlers.whatif), [source, model, step, token, memory, session_models, word],
                 [whatif_text, whatif_notice, whatif_plot], api_name="whatif", concurrency_id=DECODE)
     compare_go.click(friendly(handlers.compare_strategies),
                      [source, model, beam_size, temperature, seed, session_models],
-                     compare_table, api_name="compare_strategies", concurrency_id=DECODE)
+                     compare_table, api_name="compare_strategies", concurrency_id=DECODE, validator=_need_text)
     compare_models_go.click(friendly(handlers.compare_models), [source, model_a, model_b, session_models],
                             [text_a, text_b, compare_attention, compare_notice], api_name="compare_models",
-                            concurrency_id=DECODE)
+                            concurrency_id=DECODE, validator=_need_text)
     bleu_go.click(friendly(handlers.bleu_by_length), [model_a, model_b, session_models], bleu_plot,
                   api_name="bleu_by_length", concurrency_id=HEAVY, concurrency_limit=1)
-    return TranslateTab(model, model_a, model_b, source)
-
-
-def _empty(*columns: str) -> pd.DataFrame:
-    return pd.DataFrame(columns=list(columns))
+    tables = [(nbest, handlers.NBEST_COLUMNS), (samples, handlers.SAMPLE_COLUMNS),
+              (compare_table, handlers.COMPARE_COLUMNS)]
+    return TranslateTab(model, model_a, model_b, source, tables)
 
 
 def _pick(choices: list[str], wanted: str, fallback: int) -> str | None:

@@ -8,7 +8,9 @@ it is there, and precomputed curves from demo/cache.py when they belong to the i
 from __future__ import annotations
 
 import json
+import logging
 import math
+import threading
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -31,6 +33,7 @@ try:  # precomputed curves (another module of the app; recomputed live without i
 except ImportError:  # pragma: no cover - only while that module is absent
     cache = None
 
+log = logging.getLogger("demo")
 CLASSIC, ATTENTION, SCHEDULED = "zh-en-classic", "zh-en-attention", "zh-en-scheduled"
 CONTEXT_SOURCES = ("我爱你。", "你叫什么名字？")
 BEAM_K = 5
@@ -467,8 +470,28 @@ def finetune_result() -> dict:
                          run_finetune)
 
 
+_warm = threading.Lock()
+
+
+def warm_finetune() -> None:
+    """Start the shared fine-tune in the background (once at a time) while the class reads the question."""
+    if not _warm.acquire(blocking=False):
+        return
+
+    def run():
+        try:
+            finetune_result()
+        except Exception:  # noqa: BLE001 - the reveal runs it again and reports the error to the learner
+            log.exception("lesson fine-tune failed")
+        finally:
+            _warm.release()
+
+    threading.Thread(target=run, daemon=True, name="lesson-finetune").start()
+
+
 def train_setup(lang: str) -> Setup:
     handlers.get_model(CLASSIC)
+    warm_finetune()
     train_pairs, _ = finetune_split()
     return Setup(tr(lang, "lesson_train_setup", model=CLASSIC, steps=FINE_TUNE["steps"], pairs=len(train_pairs),
                     lr=FINE_TUNE["lr"], batch=FINE_TUNE["batch"], nk=FINE_TUNE["kitchen"], ng=FINE_TUNE["general"]))

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import signal
 import json
 import math
 import os
+import re
+import signal
 import sys
 import tempfile
 import time
@@ -434,9 +435,9 @@ def _terminated(signum, frame):
 def _interrupted(out: Path, err: BaseException) -> TrainingInterrupted:
     last = last_path(out)
     where = f"{last} holds update {checkpoint.load(last).progress.step}" if last.exists() else "no .last was saved yet"
-    first = str(err).splitlines()[0][:160] if str(err) else type(err).__name__
-    return TrainingInterrupted(f"training stopped: {first}; {where}: rerun with --resume (with any number of "
-                               f"processes)")
+    first = re.sub(r"^\[[^\]]*\]\s*", "", str(err).splitlines()[0])[:120] if str(err) else type(err).__name__
+    return TrainingInterrupted(f"training stopped, a training process was lost ({first}); {where}: rerun with "
+                               f"--resume (with any number of processes)")
 
 
 def _text_corpus(args) -> tuple:
@@ -505,8 +506,10 @@ def cmd_train(args) -> None:
     except TrainingInterrupted as err:
         raise _interrupted(out, err) from None
     finally:
-        if dist is not None and torch.distributed.is_initialized():
-            torch.distributed.destroy_process_group()
+        if dist is not None:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a late SIGTERM from torchrun just ends the process
+            if torch.distributed.is_initialized():
+                torch.distributed.destroy_process_group()
 
 
 # ---------------------------------------------------------------- prepare

@@ -168,3 +168,40 @@ def test_a_hugging_face_dataset_offline(tmp_path, monkeypatch):
     bad = Source(hf_name=str(folder), hf_split="train", hf_src="translation.fr", hf_tgt="translation.en")
     with pytest.raises(CorpusError, match="no field 'translation.fr'"):
         prepare(tmp_path / "out2", {"train": bad}, TOK, workers=1)
+
+
+def _cli(*args: str) -> "subprocess.CompletedProcess":
+    import subprocess
+    import sys
+    root = Path(__file__).resolve().parents[1]
+    return subprocess.run([sys.executable, "-m", "s2s", *args], cwd=root, capture_output=True, text=True, timeout=300)
+
+
+def test_prepare_then_train_from_the_folder_through_the_cli(tmp_path):
+    corpus = _tsv(tmp_path / "c.tsv", _pairs(400, 7))
+    done = _cli("prepare", "--train", str(corpus), "--out", str(tmp_path / "d"), "--vocab-size", "60",
+                "--workers", "2")
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["pairs"] == {"train": 380, "valid": 20} and report["pairs_per_sec"] > 0
+    out = tmp_path / "m.s2s"
+    done = _cli("train", "--data", str(tmp_path / "d"), "--out", str(out), "--emb", "16", "--hidden", "32",
+                "--layers", "1", "--batch-size", "16", "--max-steps", "12", "--patience", "0")
+    assert done.returncode == 0, done.stderr
+    from s2s import checkpoint
+    ckpt = checkpoint.load(out)
+    src, tgt, _ = read_vocabs(tmp_path / "d")
+    assert ckpt.progress.step == 12 and ckpt.src_vocab.to_bytes() == src.to_bytes()
+    assert "train 380 pairs, valid 20" in done.stderr
+
+
+@pytest.mark.parametrize("args,message", [
+    (("train", "--data", "NOPE", "--train", "x.tsv", "--out", "m.s2s"), "either --train"),
+    (("train", "--data", "NOPE", "--out", "m.s2s"), "not a prepared corpus"),
+    (("prepare", "--out", "d"), "either --train"),
+    (("prepare", "--hf-dataset", "x", "--out", "d"), "--hf-src"),
+])
+def test_cli_misuse_is_one_line_and_exit_2(tmp_path, args, message):
+    done = _cli(*[str(tmp_path / a) if a in ("NOPE", "m.s2s", "d", "x.tsv") else a for a in args])
+    assert done.returncode == 2
+    assert len(done.stderr.strip().splitlines()) == 1 and message in done.stderr

@@ -59,3 +59,31 @@ def test_the_page_is_built_before_any_model_loads(slow_loads):
 
     build_demo()
     assert not slow_loads and not models._cache
+
+
+def test_the_port_answers_at_once_then_is_handed_over():
+    """app.py answers with a 503 "starting" page while torch and gradio import, then frees the port for the app."""
+    import socket
+    import sys
+    import urllib.error
+    import urllib.request
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    import app
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = app.starting_server("127.0.0.1", port)
+    with pytest.raises(urllib.error.HTTPError) as answer:
+        urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5)
+    assert answer.value.code == 503 and answer.value.headers["Retry-After"] == "2"
+    page = answer.value.read().decode()
+    assert app.STARTING_MARK in page and "Starting" in page and "正在启动" in page
+    assert app.starting_server("127.0.0.1", port) is None  # taken: launch reports it, not us
+    server.shutdown()
+    server.server_close()
+    with socket.socket() as s:  # what the app does next: bind the same port
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind(("127.0.0.1", port))

@@ -49,30 +49,36 @@ def decode_lines(data: bytes, name: str | Path, allow_empty: bool = False) -> li
     raw = split_lines(data)
     if not allow_empty and not any(r.strip() for r in raw):
         raise CorpusError(name, "file is empty")
-    for number, line in enumerate(raw, 1):
-        if b"\x00" in line:
-            raise CorpusError(name, "binary data (NUL byte), not a text file", number)
-        try:
-            line.decode("utf-8")
-        except UnicodeDecodeError as err:
-            raise CorpusError(name, f"not valid UTF-8 (byte {err.start + 1}); save the file as UTF-8", number) from None
-    return [r.decode("utf-8") for r in raw]
+    return [decode_line(line, name, number) for number, line in enumerate(raw, 1)]
+
+
+def decode_line(raw: bytes, name: str | Path, number: int) -> str:
+    """One line's text; CorpusError naming the file and line when it is binary or not UTF-8."""
+    if b"\x00" in raw:
+        raise CorpusError(name, "binary data (NUL byte), not a text file", number)
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise CorpusError(name, f"not valid UTF-8 (byte {err.start + 1}); save the file as UTF-8", number) from None
+
+
+def tsv_pair(line: str, name: str | Path, number: int) -> tuple[str, str] | None:
+    """`source<TAB>target[<TAB>ignored...]` -> (source, target); None for a blank line."""
+    if not line.strip():
+        return None
+    cols = line.split("\t")
+    if len(cols) < 2:
+        raise CorpusError(name, "no TAB: expected 'source<TAB>target'", number)
+    return cols[0].strip(), cols[1].strip()
 
 
 def parse_tsv(lines: list[str], name: str | Path) -> list[tuple[str, str]]:
     """`source<TAB>target[<TAB>ignored...]` per line; blank lines are skipped."""
-    pairs = []
-    for number, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        cols = line.split("\t")
-        if len(cols) < 2:
-            raise CorpusError(name, "no TAB: expected 'source<TAB>target'", number)
-        pairs.append((cols[0].strip(), cols[1].strip()))
-    return pairs
+    pairs = [tsv_pair(line, name, number) for number, line in enumerate(lines, 1)]
+    return [pair for pair in pairs if pair is not None]
 
 
-def _one_line(field: str) -> str:
+def one_line(field: str) -> str:
     """A CSV field as one sentence: quoted line breaks, tabs and runs of spaces become one space."""
     return " ".join(field.split())
 
@@ -90,7 +96,7 @@ def parse_csv(lines: list[str], name: str | Path) -> list[tuple[str, str]]:
                 continue
             if len(row) < 2:
                 raise CorpusError(name, "CSV row needs two columns", rows.line_num)
-            pairs.append((_one_line(row[0]), _one_line(row[1])))
+            pairs.append((one_line(row[0]), one_line(row[1])))
     except csv.Error as err:
         raise CorpusError(name, f"malformed CSV: {err}", rows.line_num) from None
     return pairs

@@ -29,7 +29,7 @@ import numpy as np
 import torch
 
 from .config import TokenizerConfig
-from .data import Batch, CorpusError, Example
+from .data import Batch, CorpusError, Example, decode_line, one_line, tsv_pair
 from .tokenizer import EOS, PAD, SOS, Vocab, train_vocabs
 
 FORMAT = "s2s-shards/1"
@@ -115,28 +115,16 @@ def _lines(path: str) -> Iterator[tuple[int, str]]:
         for raw in f:
             for part in raw.replace(b"\r\n", b"\n").split(b"\r") if b"\r" in raw else [raw]:
                 number += 1
-                yield number, _text(part.rstrip(b"\n"), path, number)
-
-
-def _text(raw: bytes, path: str, number: int) -> str:
-    if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
-        raw = raw[3:]
-    if b"\x00" in raw:
-        raise CorpusError(path, "binary data (NUL byte), not a text file", number)
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError as err:
-        raise CorpusError(path, f"not valid UTF-8 (byte {err.start + 1}); save the file as UTF-8", number) from None
+                part = part.rstrip(b"\n")
+                yield number, decode_line(part[3:] if number == 1 and part.startswith(b"\xef\xbb\xbf") else part,
+                                          path, number)
 
 
 def _tsv_pairs(path: str) -> Iterator[tuple[int, str, str]]:
     for number, line in _lines(path):
-        if not line.strip():
-            continue
-        cols = line.split("\t")
-        if len(cols) < 2:
-            raise CorpusError(path, "no TAB: expected 'source<TAB>target'", number)
-        yield number, cols[0], cols[1]
+        pair = tsv_pair(line, path, number)
+        if pair is not None:
+            yield number, *pair
 
 
 def _csv_pairs(path: str) -> Iterator[tuple[int, str, str]]:
@@ -148,7 +136,7 @@ def _csv_pairs(path: str) -> Iterator[tuple[int, str, str]]:
             raise CorpusError(path, "CSV header needs two columns (source,target)", 1)
         for row in rows:
             if len(row) >= 2:
-                yield rows.line_num, row[0], row[1]
+                yield rows.line_num, one_line(row[0]), one_line(row[1])
             elif any(c.strip() for c in row):
                 raise CorpusError(path, "CSV row needs two columns", rows.line_num)
     except csv.Error as err:

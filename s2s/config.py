@@ -103,6 +103,7 @@ class DecodeConfig(_Serializable):
     top_p: float = 1.0  # nucleus sampling mass in (0, 1]; 1 = all
     seed: int | None = None  # sampling seed; None = nondeterministic
     max_len: int = 50  # maximum target pieces before stopping
+    min_len: int = 0  # <eos> is not allowed before this many target pieces (min_len = max_len: fixed length)
     record_top: int = 10  # candidates recorded per step for visualization; 0 = text only (no top-k, entropy,
     # attention or beam tree: the fast path for batch translation)
     min_p: float = 0.0  # sampling: keep tokens with p >= min_p * p_max (Nguyen et al. 2024); 0 = off
@@ -127,6 +128,7 @@ class DecodeConfig(_Serializable):
         _require(self.temperature > 0, f"temperature must be > 0, got {self.temperature}")
         _require(self.top_k >= 0, f"top-k must be >= 0, got {self.top_k}")
         _require(0 < self.top_p <= 1, f"top-p must be in (0, 1], got {self.top_p}")
+        _require(0 <= self.min_len <= self.max_len, f"min length must be in [0, max length], got {self.min_len}")
         _require(1 <= self.max_len <= MAX_DECODE_LEN, f"max length must be in [1, {MAX_DECODE_LEN}], got {self.max_len}")
         _require(self.record_top >= 0, f"record_top must be >= 0, got {self.record_top}")
         _require(0.0 <= self.min_p < 1.0, f"min-p must be in [0, 1), got {self.min_p}")

@@ -133,6 +133,12 @@ def _has_processors(cfg: DecodeConfig) -> bool:
         cfg.strategy == "beam" and cfg.beam_groups > 1 and cfg.diversity_penalty > 0)
 
 
+def forbid_early_eos(logits: torch.Tensor, position: int, cfg: DecodeConfig) -> torch.Tensor:
+    """<eos> is impossible at target position `position` (0-based) while position < cfg.min_len."""
+    return logits.index_fill(-1, torch.tensor([EOS], device=logits.device), float("-inf")) \
+        if position < cfg.min_len else logits
+
+
 def process(logits: torch.Tensor, history: torch.Tensor | None, cfg: DecodeConfig) -> torch.Tensor:
     """Repetition penalty and n-gram blocking over (rows, vocab) logits, given each row's tokens so far."""
     if history is None:
@@ -290,9 +296,9 @@ def _run_free(model: Seq2Seq, begin: _Start, cfg: DecodeConfig, generators=None,
     state, prev, records = begin.state, begin.prev, begin.records
     done, enc, live = prev == EOS, begin.enc, None  # live: the rows still computed (None: all)
     history = _history(begin)
-    for _ in range(len(records.tokens), cfg.max_len):
+    for position in range(len(records.tokens), cfg.max_len):
         out = model.step(prev, state, enc)
-        logits = out.logits.float()
+        logits = forbid_early_eos(out.logits.float(), position, cfg)
         tokens, dist = _choose(process(logits, history, cfg), cfg, generators, copies)
         tokens = tokens.masked_fill(done if live is None else done.index_select(0, live), PAD)
         # greedy: dist is the model's log-softmax with <pad>/<sos> at -inf, which are never chosen, so it gives the
@@ -545,7 +551,8 @@ def beam_search(model: Seq2Seq, src, src_len, cfg: DecodeConfig, prefix=None, ke
     enc, active, history = begin.enc, None, _history(begin)  # active: the sentences still searched (None: all)
     for step in range(cfg.max_len - n_prefix):
         out = model.step(prev, state, enc)
-        logp = _mask_specials_(process(out.logits.float(), history, cfg).log_softmax(-1))
+        logits = forbid_early_eos(out.logits.float(), n_prefix + step, cfg)
+        logp = _mask_specials_(process(logits, history, cfg).log_softmax(-1))
         if cfg.record_top:  # visualization data: top candidates, entropy and attention of every beam row
             rows = None if active is None else _slot_rows(active, k)
             begin.records.add(logp, logp, None, out.attention, cfg.record_top, rows, batch * k)

@@ -151,3 +151,16 @@ def test_beam_options_report_the_model_log_probability(random_model, options):
 def test_option_ranges(kwargs):
     with pytest.raises(ConfigError):
         DecodeConfig(**kwargs)
+
+
+@pytest.mark.parametrize("strategy", ["greedy", "beam", "sample"])
+def test_min_len_fixes_the_output_length(reverse_model, strategy):
+    """min_len = max_len = 9: every hypothesis has exactly 9 pieces and none of them is <eos> (the length-controlled
+    decoding of the speed benchmark)."""
+    batch = _batch(5, 4)
+    cfg = DecodeConfig(strategy=strategy, min_len=9, max_len=9, beam_size=3, n_best=2, seed=1)
+    for result in decode(reverse_model, batch.src, batch.src_len, cfg):
+        for hyp in result.hypotheses:
+            assert len(hyp.tokens) == 9 and EOS not in hyp.tokens
+    free = decode(reverse_model, batch.src, batch.src_len, DecodeConfig(strategy=strategy, max_len=9, seed=1))
+    assert any(len(r.hypotheses[0].tokens) < 9 for r in free)  # without it, the model ends sooner

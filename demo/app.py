@@ -18,9 +18,9 @@ CSS = """
 /* toasts sit bottom-left, away from the output column's tables */
 .toast-wrap {top: auto !important; bottom: 1rem !important; right: auto !important; left: 1rem !important;
              max-width: min(26rem, 90vw);}
-/* phones: plots keep a readable width and scroll sideways inside their panel */
+/* plots wider than their panel (long sentences; phones) scroll sideways inside it */
+.s2s-plot {overflow-x: auto;}
 @media (max-width: 760px) {
-  .s2s-plot {overflow-x: auto;}
   .s2s-plot .js-plotly-plot, .s2s-plot [data-testid=plotly] {min-width: 720px;}
 }
 /* projectors: larger text everywhere */

@@ -241,9 +241,9 @@ def cleared_outputs():
     -> translation, notice, n-best table, step heatmap, attention heatmap, beam tree, what-if memory,
        samples summary, samples table, what-if text, what-if notice, what-if heatmap, compare table,
        model A text, model B text, compare attention, compare notice."""
-    hint = plots.empty_figure(L("plot_cleared"))
-    return ("", "", empty_table(*NBEST_COLUMNS), hint, hint, hint, None, "",
-            empty_table(*SAMPLE_COLUMNS), "", "", hint, empty_table(*COMPARE_COLUMNS), "", "", hint, "")
+    # plots go blank (None): Plotly.react from a placeholder figure to a heatmap with a colour bar fails in the browser
+    return ("", "", empty_table(*NBEST_COLUMNS), None, None, None, None, "",
+            empty_table(*SAMPLE_COLUMNS), "", "", None, empty_table(*COMPARE_COLUMNS), "", "", None, "")
 
 
 def translate(text: str, model: str, strategy: str = "greedy", beam_size: float = 5, temperature: float = 1.0,
@@ -575,10 +575,12 @@ def bottleneck_example(pair: str = "zh-en") -> str | None:
 
 
 def example_pairs(pair: str = "zh-en", n: int = 8) -> list[list[str]]:
-    """Examples for the exposure-bias tab: the selected ones (scripts/select_examples.py) first, then a spread of
-    held-out lengths."""
+    """Examples for the exposure-bias tab: the ones scripts/select_examples.py chose (Simplified Chinese, clear
+    divergence), else a spread of held-out lengths."""
     chosen = [[e["source"], e["reference"]] for e in lesson_examples(pair).get("exposure") or []]
+    if chosen:
+        return chosen[:n]
     pairs = models.heldout_pairs(pair)
     step = max(1, len(pairs) // n)
     spread = [list(p) for p in pairs[step // 2::step]]
-    return (chosen + [p for p in spread if p not in chosen])[:n]
+    return spread[:n]

@@ -206,12 +206,12 @@ EN = {
     "curves_explain_accuracy": (
         "**What this shows:** the share of reference words the model predicts correctly at each target position, "
         "fed the reference (teacher-forced, blue) or its own words (free-running, orange), over {n} held-out "
-        "sentences; shaded: 95% interval; dotted grey: sentences per position (right axis). Mean gap, teacher-forced "
+        "sentences; shaded: 95% interval; grey bars: how many sentences each point averages. Mean gap, teacher-forced "
         "minus free-running: {gaps}."),
     "curves_explain_logprob": (
         "**What this shows:** the mean log-probability of the correct word at each target position, fed the "
         "reference (teacher-forced, blue) or its own words (free-running, orange), over {n} held-out sentences; "
-        "shaded: 95% interval; dotted grey: sentences per position (right axis). Mean gap, teacher-forced minus "
+        "shaded: 95% interval; grey bars: how many sentences each point averages. Mean gap, teacher-forced minus "
         "free-running: {gaps}."),
     "curves_gap": "{model} {gap}",
     "curves_narrowing": " The scheduled-sampling model narrows the gap: **{text}**.",
@@ -222,8 +222,6 @@ EN = {
     "plot_tree_hint": "the beam tree appears for beam search",
     "plot_no_model": "no model selected",
     "plot_nothing": "nothing to show",
-    "plot_cleared": "press Translate",
-    "plot_cleared_exposure": "press the button above",
     "axis_rank": "rank",
     "axis_entropy": "entropy (nats)",
     "axis_probability": "probability",
@@ -443,11 +441,11 @@ ZH = {
     "metric_logprob": "参考词的平均对数概率",
     "curves_explain_accuracy": (
         "**这张图显示：** 在 {n} 个留出句子上，每个目标位置上模型预测对参考词的比例；读入参考译文（教师强制，蓝色）"
-        "或读入自己生成的词（自由运行，橙色）；阴影为 95% 区间，灰色虚线为每个位置的句子数（右轴）。"
+        "或读入自己生成的词（自由运行，橙色）；阴影为 95% 区间，灰色柱为每个点平均了多少个句子。"
         "平均差距（教师强制减自由运行）：{gaps}。"),
     "curves_explain_logprob": (
         "**这张图显示：** 在 {n} 个留出句子上，每个目标位置上正确词的平均对数概率；读入参考译文（教师强制，蓝色）"
-        "或读入自己生成的词（自由运行，橙色）；阴影为 95% 区间，灰色虚线为每个位置的句子数（右轴）。"
+        "或读入自己生成的词（自由运行，橙色）；阴影为 95% 区间，灰色柱为每个点平均了多少个句子。"
         "平均差距（教师强制减自由运行）：{gaps}。"),
     "curves_gap": "{model} {gap}",
     "curves_narrowing": " 计划采样模型缩小了差距：**{text}**。",
@@ -458,8 +456,6 @@ ZH = {
     "plot_tree_hint": "束搜索时显示束搜索树",
     "plot_no_model": "没有选择模型",
     "plot_nothing": "没有可显示的内容",
-    "plot_cleared": "请按“翻译”",
-    "plot_cleared_exposure": "请按上方的按钮",
     "axis_rank": "名次",
     "axis_entropy": "熵（nats）",
     "axis_probability": "概率",

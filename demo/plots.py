@@ -36,8 +36,8 @@ def readable(piece: str) -> str:
     return WORD_MARK + piece[1:] if piece.startswith(WORD_START) else piece
 
 
-def _layout(fig: go.Figure, title: str, height: int, width: int | None = None) -> go.Figure:
-    fig.update_layout(title=dict(text=title, x=0.01), height=height, margin=dict(l=70, r=20, t=50, b=60),
+def _layout(fig: go.Figure, title: str, height: int, width: int | None = None, bottom: int = 60) -> go.Figure:
+    fig.update_layout(title=dict(text=title, x=0.01), height=height, margin=dict(l=70, r=20, t=60, b=bottom),
                       font=dict(family=FONT, size=FONT_SIZE), plot_bgcolor="white")
     if width:
         fig.update_layout(width=width)
@@ -93,10 +93,11 @@ def step_heatmap(columns: list[StepColumn], title: str = "", vocab_size: int | N
                              colorbar=dict(title="p", len=0.75, y=0.62),
                              hovertemplate=f"{step} %{{x}}<br>#%{{y}}: %{{text}}<br>p = %{{z:.4f}}<extra></extra>",
                              xgap=1, ygap=1, name="probability"), row=1, col=1)
-    marked = [(i, _chosen_rank(c)) for i, c in enumerate(columns) if _chosen_rank(c) is not None]
-    fig.add_trace(go.Scatter(x=[i + 1 for i, _ in marked], y=[r + 1 for _, r in marked], mode="markers",
-                             marker=dict(symbol="square-open", size=34, color=CHOSEN, line=dict(width=3)),
-                             name="chosen", hoverinfo="skip"), row=1, col=1)
+    for i, c in enumerate(columns):  # the chosen token's cell, outlined in red
+        r = _chosen_rank(c)
+        if r is not None:
+            fig.add_shape(type="rect", x0=i + 0.5, x1=i + 1.5, y0=r + 0.5, y1=r + 1.5, xref="x", yref="y",
+                          line=dict(color=CHOSEN, width=3))
     entropy = L("axis_entropy")
     fig.add_trace(go.Bar(x=xs, y=[c.entropy for c in columns], marker_color="#9467bd", name=entropy,
                          hovertemplate=f"{step} %{{x}}<br>{entropy} %{{y:.3f}}<extra></extra>"), row=2, col=1)
@@ -106,7 +107,7 @@ def step_heatmap(columns: list[StepColumn], title: str = "", vocab_size: int | N
     fig.update_xaxes(tickvals=xs, ticktext=ticks, tickangle=-40, row=2, col=1)
     fig.update_layout(showlegend=False)
     wide = 140 + STEP_WIDTH * len(columns) if len(columns) > MAX_PRINTED_STEPS else None
-    return _layout(fig, title or L("step_plot"), 560, wide)
+    return _layout(fig, title or L("step_plot"), 260 + 46 * k, wide, bottom=130)
 
 
 def _cell(col: StepColumn, rank: int, printed: bool) -> str:
@@ -177,7 +178,7 @@ def beam_tree(steps: list[TreeStep], winner: list[int], title: str = "") -> go.F
         else:
             _tree_points(fig, pts, L(f"tree_{status}"), colour, status == "pruned")
     depth = max(len(s.tokens) for s in steps)
-    fig.update_yaxes(autorange="reversed", title_text=L("axis_candidate"), dtick=1, range=[depth, -1])
+    fig.update_yaxes(autorange="reversed", title_text=L("axis_candidate"), dtick=1, range=[depth - 0.4, -1.2])
     fig.update_xaxes(title_text=L("axis_step"), dtick=1, range=[-0.9, len(steps) + 0.9])
     fig.update_layout(legend=dict(orientation="h", y=-0.15))
     wide = 160 + 110 * len(steps) if len(steps) > 10 else None
@@ -234,15 +235,15 @@ class Curve:
 
 
 def position_curves(curves: list[Curve], metric: str = "") -> go.Figure:
-    """One panel per model, side by side: teacher-forced vs free-running by target position, with the 95% band
-    and (dotted grey, right axis) how many sentences each point averages."""
+    """One panel per model, side by side: teacher-forced vs free-running by target position with the 95% band;
+    below each, bars of how many sentences each point averages."""
     if not curves:
         return empty_figure(L("plot_no_model"))
     metric = metric or L("metric_accuracy")
-    specs = [[{"secondary_y": True} for _ in curves]]
-    fig = make_subplots(rows=1, cols=len(curves), shared_yaxes=True, specs=specs,
+    counted = any(c.sentences for c in curves)
+    fig = make_subplots(rows=2 if counted else 1, cols=len(curves), shared_yaxes=True, shared_xaxes=True,
+                        row_heights=[0.76, 0.24] if counted else None, vertical_spacing=0.08,
                         subplot_titles=[esc(c.name) for c in curves])
-    top = max([max(c.sentences) for c in curves if c.sentences] + [1])
     for i, c in enumerate(curves, 1):
         first = i == 1
         for values, band, colour, name, dash in ((c.teacher, c.teacher_band, TEACHER, "legend_teacher_short", None),
@@ -250,19 +251,19 @@ def position_curves(curves: list[Curve], metric: str = "") -> go.Figure:
             if band:
                 _band(fig, c.positions, band, colour, first, i)
             fig.add_trace(go.Scatter(x=c.positions, y=values, name=L(name), legendgroup=name, showlegend=first,
-                                     line=dict(color=colour, width=3, dash=dash), mode="lines+markers"),
-                          row=1, col=i, secondary_y=False)
+                                     line=dict(color=colour, width=3, dash=dash), mode="lines+markers"), row=1, col=i)
         if c.sentences:
-            fig.add_trace(go.Scatter(x=c.positions, y=c.sentences, name=L("legend_sentences"), legendgroup="n",
-                                     showlegend=first, mode="lines", line=dict(color="#999999", width=1.5, dash="dot"),
-                                     hovertemplate=f"%{{y}} {L('hover_sentences')}<extra></extra>"),
-                          row=1, col=i, secondary_y=True)
-            fig.update_yaxes(range=[0, top * 1.05], showgrid=False, row=1, col=i, secondary_y=True,
-                             title_text=L("axis_sentences") if i == len(curves) else None)
-        fig.update_xaxes(title_text=L("axis_target_position"), row=1, col=i)
-    fig.update_yaxes(title_text=metric, row=1, col=1, secondary_y=False)
-    fig.update_layout(legend=dict(orientation="h", y=-0.25))
-    return _layout(fig, L("title_curves", metric=metric), 460)
+            fig.add_trace(go.Bar(x=c.positions, y=c.sentences, name=L("legend_sentences"), legendgroup="n",
+                                 showlegend=first, marker_color="#bbbbbb", text=c.sentences, textposition="outside",
+                                 cliponaxis=False, textfont=dict(size=10),
+                                 hovertemplate=f"%{{y}} {L('hover_sentences')}<extra></extra>"), row=2, col=i)
+        fig.update_xaxes(title_text=L("axis_target_position"), row=2 if counted else 1, col=i)
+    fig.update_yaxes(title_text=metric, row=1, col=1)
+    if counted:
+        fig.update_yaxes(title_text=L("axis_sentences"), row=2, col=1)
+        fig.update_yaxes(range=[0, 1.3 * max(max(c.sentences or [1]) for c in curves)], row=2)
+    fig.update_layout(legend=dict(orientation="h", y=-0.22))
+    return _layout(fig, L("title_curves", metric=metric), 560 if counted else 440)
 
 
 def _band(fig: go.Figure, xs: list[int], band: tuple[list[float], list[float]], colour: str, first: bool,
@@ -271,7 +272,7 @@ def _band(fig: go.Figure, xs: list[int], band: tuple[list[float], list[float]], 
     fig.add_trace(go.Scatter(x=list(xs) + list(xs)[::-1], y=list(high) + list(low)[::-1], fill="toself",
                              fillcolor=_alpha(colour, 0.18), line=dict(width=0), hoverinfo="skip",
                              name=L("legend_band"), legendgroup="band", showlegend=first and colour == TEACHER),
-                  row=1, col=col, secondary_y=False)
+                  row=1, col=col)
 
 
 def _alpha(colour: str, a: float) -> str:

@@ -215,7 +215,7 @@ def test_server_text_in_the_page_language(h, monkeypatch):
     assert steps.layout.yaxis2.title.text == "熵（nats）" and "束搜索" in steps.layout.title.text
     assert {"获胜路径", "保留"} <= {t.name for t in tree.data}
     fig, explain = h.exposure_curves(["zh-en-classic", "zh-en-scheduled"], "logprob")
-    assert "这张图显示" in explain and fig.layout.xaxis.title.text == "目标位置"
+    assert "这张图显示" in explain and fig.layout.xaxis3.title.text == "目标位置"
     with pytest.raises(gr.Error, match="请先输入"):
         h.translate(" ", "zh-en-classic")
 

@@ -62,4 +62,4 @@ def build(session_models: gr.State) -> ExposureTab:
 
 
 def _cleared():
-    return "", handlers.empty_table(*handlers.EXPOSURE_COLUMNS), handlers.plots.empty_figure(message("plot_cleared_exposure"))
+    return "", handlers.empty_table(*handlers.EXPOSURE_COLUMNS), None

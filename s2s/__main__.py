@@ -158,6 +158,9 @@ def _add_train_flags(p: argparse.ArgumentParser) -> None:
     add("--half", action="store_true", help="store the best checkpoint's weights in float16")
     add("--device", default="auto", choices=["auto", "cpu", "cuda"])
     add("--threads", type=integer(0, MAX_THREADS), default=0, help=f"CPU threads; 0 = torch default (0-{MAX_THREADS})")
+    add("--precision", default="auto", choices=["auto", "bf16", "fp32"],
+        help="auto: bf16 autocast on CUDA, fp32 on CPU; bf16: also on CPUs with native bf16 (AMX, AVX512-BF16), "
+             "fp32 on the others (said at start)")
     add("--seed", type=SEED, default=1, help=f"weights, data order, dropout (0-{MAX_SEED})")
     add("--note", default="", help="free text stored in the checkpoint (data, licence)")
 
@@ -222,7 +225,7 @@ def train_config(args) -> TrainConfig:
                        clip=args.clip, label_smoothing=args.label_smoothing, teacher_forcing=args.teacher_forcing,
                        schedule=args.schedule, schedule_k=args.schedule_k, patience=args.patience,
                        eval_every=args.eval_every, time_limit=args.time_limit, device=args.device,
-                       seed=args.seed, threads=args.threads)
+                       seed=args.seed, threads=args.threads, precision=args.precision)
 
 
 def last_path(out: str | Path) -> Path:
@@ -491,6 +494,8 @@ def cmd_train(args) -> None:
     if first:
         print(f"train {len(train)} pairs, valid {len(valid)}; vocab {len(ckpt.src_vocab)}/{len(ckpt.tgt_vocab)}; "
               f"{sum(p.numel() for p in ckpt.model.parameters()) / 1e6:.1f}M parameters on {trainer.device}"
+              f" ({'bf16 autocast' if trainer.amp else 'fp32'}"
+              + (", this CPU has no native bf16" if args.precision == "bf16" and not trainer.amp else "") + ")"
               + (f", {dist.world} processes" if dist else ""), file=sys.stderr, flush=True)
         out.parent.mkdir(parents=True, exist_ok=True)
         if resumed:

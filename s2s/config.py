@@ -9,6 +9,7 @@ STRATEGIES = ("greedy", "beam", "sample")
 SCHEDULES = ("constant", "linear", "exponential", "inverse-sigmoid")
 DEVICES = ("auto", "cpu", "cuda")
 NORMALIZERS = ("none", "zh-hans")
+PRECISIONS = ("auto", "bf16", "fp32")
 
 
 class ConfigError(ValueError):
@@ -158,6 +159,8 @@ class TrainConfig(_Serializable):
     device: str = "auto"  # auto | cpu | cuda
     seed: int = 1  # random seed for init, batching and scheduled sampling
     threads: int = 0  # CPU threads; 0 = torch default
+    precision: str = "auto"  # auto: bf16 autocast on CUDA, fp32 on CPU | bf16: also on CPUs with native bf16 (AMX or
+    # AVX512-BF16; fp32 where there is none) | fp32
 
     def __post_init__(self):
         _require(self.epochs >= 1, f"epochs must be >= 1, got {self.epochs}")
@@ -180,3 +183,4 @@ class TrainConfig(_Serializable):
         _require(self.patience >= 0, f"patience must be >= 0, got {self.patience}")
         _require(self.time_limit >= 0, f"time limit must be >= 0, got {self.time_limit}")
         _require(self.device in DEVICES, f"device must be one of {DEVICES}, got {self.device!r}")
+        _require(self.precision in PRECISIONS, f"precision must be one of {PRECISIONS}, got {self.precision!r}")

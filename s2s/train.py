@@ -220,6 +220,22 @@ class _TokenLoss(nn.Module):
         return loss * (tgt[:, 1:] != PAD).sum() * scale
 
 
+def cpu_has_bf16() -> bool:
+    """Whether this CPU computes bf16 natively (AMX-BF16 or AVX512-BF16), read from /proc/cpuinfo's flags."""
+    try:
+        flags = next(line for line in open("/proc/cpuinfo") if line.startswith("flags")).split()
+    except (OSError, StopIteration):
+        return False
+    return "amx_bf16" in flags or "avx512_bf16" in flags
+
+
+def uses_bf16(precision: str, device: torch.device) -> bool:
+    """bf16 autocast for this run: on CUDA unless fp32 is asked for; on a CPU only when asked and native."""
+    if device.type == "cuda":
+        return precision != "fp32"
+    return precision == "bf16" and cpu_has_bf16()
+
+
 def update_seed(seed: int, step: int) -> int:
     """The seed of update `step`: dropout masks and scheduled-sampling coins of each update depend on
     (seed, step) alone, so a resumed run draws exactly what an uninterrupted one would."""
@@ -243,7 +259,7 @@ class Trainer:
         self.progress = progress or Progress()
         self.gen = torch.Generator()  # scheduled-sampling coins (CPU)
         self.dropout_gen = torch.Generator(device=self.device)  # dropout masks, on the model's device
-        self.amp = self.device.type == "cuda"
+        self.amp = uses_bf16(cfg.precision, self.device)
         self.dist = distributed
         self.loss = _TokenLoss(self.model)
         if distributed:

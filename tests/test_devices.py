@@ -88,3 +88,28 @@ def test_save_and_load_after_training_on_the_device(device, tmp_path):
     checkpoint.restore_optimizer(resumed.optimizer, back.optimizer, resumed.device)
     resumed.fit(encode_pairs(PAIRS, back.src_vocab, back.tgt_vocab), [])
     assert resumed.progress.step == 8
+
+
+def test_bf16_is_used_only_where_it_is_native(monkeypatch):
+    from s2s import train as train_module
+
+    cpu, cuda = torch.device("cpu"), torch.device("cuda")
+    monkeypatch.setattr(train_module, "cpu_has_bf16", lambda: False)
+    assert not train_module.uses_bf16("bf16", cpu) and not train_module.uses_bf16("auto", cpu)
+    monkeypatch.setattr(train_module, "cpu_has_bf16", lambda: True)
+    assert train_module.uses_bf16("bf16", cpu) and not train_module.uses_bf16("auto", cpu)
+    assert not train_module.uses_bf16("fp32", cpu)
+    assert train_module.uses_bf16("auto", cuda) and not train_module.uses_bf16("fp32", cuda)
+
+
+def test_bf16_autocast_training_steps_on_the_cpu(monkeypatch):
+    """The bf16 path runs (emulated where the CPU lacks native bf16) and moves the weights."""
+    from s2s import train as train_module
+
+    monkeypatch.setattr(train_module, "cpu_has_bf16", lambda: True)
+    ckpt = _ckpt("luong")
+    before = [p.detach().clone() for p in ckpt.model.parameters()]
+    trainer = _fit(ckpt, "cpu", precision="bf16", schedule="linear", teacher_forcing=0.5)
+    assert trainer.amp and trainer.progress.step == 6
+    assert all(bool(torch.isfinite(p).all()) for p in ckpt.model.parameters())
+    assert any(not torch.equal(b, p) for b, p in zip(before, ckpt.model.parameters()))

@@ -26,6 +26,9 @@ def main() -> None:
     p.add_argument("--batch-sizes", default="64", help="comma-separated; each is measured")
     p.add_argument("--limit", type=int, default=0, help="only the first N test sentences (0 = all)")
     p.add_argument("--record-top", type=int, default=0, help="per-step candidates recorded (0 = text only, as the CLI)")
+    p.add_argument("--fixed-len", type=int, default=0,
+                   help="length-controlled: every output exactly N pieces (no <eos> before N; JoeyNMT: "
+                        "min_output_length = max_output_length = N), so both systems do the same decoder steps")
     args = p.parse_args()
 
     from s2s.config import DecodeConfig
@@ -40,16 +43,19 @@ def main() -> None:
     texts = read_lines(corpus("test_2016_flickr")[0])
     texts = texts[:args.limit] if args.limit else texts
     for strategy in args.strategies.split(","):
-        cfg = DecodeConfig(strategy=strategy, beam_size=args.beam, max_len=50, record_top=args.record_top)
+        cfg = DecodeConfig(strategy=strategy, beam_size=args.beam, max_len=args.fixed_len or 50,
+                           min_len=args.fixed_len, record_top=args.record_top)
         translator.translate(texts[:8], cfg, batch_size=8)  # warm-up
         for bs in dict.fromkeys(int(b) for b in args.batch_sizes.split(",")):  # each size once, in order
             began = time.perf_counter()
             out = translator.translate(texts, cfg, batch_size=bs)
             seconds = time.perf_counter() - began
-            pieces = sum(len(translator.tgt_vocab.encode(t.text)) for t in out) / len(out)
+            pieces = (args.fixed_len if args.fixed_len else
+                      sum(len(translator.tgt_vocab.encode(t.text)) for t in out) / len(out))
             emit({"bench": "decode_speed", "system": "ours", "attention": translator.model.cfg.attention,
                   "strategy": strategy, "beam_size": args.beam if strategy == "beam" else 1, "batch_size": bs,
                   "record_top": args.record_top, "threads": args.threads, "sentences": len(texts),
+                  "fixed_len": args.fixed_len,
                   "seconds": round(seconds, 2),
                   "sentences_per_sec": round(len(texts) / seconds, 2), "avg_output_pieces": round(pieces, 2),
                   "output_pieces_per_sec": round(pieces * len(texts) / seconds, 1),

@@ -151,7 +151,10 @@ def cmd_decode(args) -> None:
         raise SystemExit(f"no JoeyNMT checkpoint in {model_dir}: run `python bench/joeynmt_bench.py train` first")
     cfg = config(args, model_dir, "test")
     cfg["testing"]["load_model"] = str(model_dir / "latest.ckpt")
-    name = f"joey-{args.variant}.test.b{args.beam}.bs{args.batch_size}"
+    if args.fixed_len:  # length-controlled: JoeyNMT forbids <eos> while step < min_output_length
+        cfg["testing"].update(min_output_length=args.fixed_len, max_output_length=args.fixed_len)
+    name = f"joey-{args.variant}.test.b{args.beam}.bs{args.batch_size}" + (f".len{args.fixed_len}" if args.fixed_len
+                                                                           else "")
     out = WORK / f"{name}.hyp"
     text = run("test", cfg, WORK / f"{name}.json", args.threads, ["--output-path", str(out)], WORK / f"{name}.out")
     seconds = [float(x) for x in re.findall(r"Generation took ([\d.]+)\[sec\]", text)]
@@ -159,9 +162,9 @@ def cmd_decode(args) -> None:
     n = len(hyps)
     emit({"bench": "decode_speed", "system": "joeynmt", "variant": args.variant,
           "strategy": "beam" if args.beam > 1 else "greedy", "beam_size": args.beam, "batch_size": args.batch_size,
-          "threads": args.threads, "sentences": n, "seconds": seconds[-1],
+          "threads": args.threads, "sentences": n, "seconds": seconds[-1], "fixed_len": args.fixed_len,
           "sentences_per_sec": round(n / seconds[-1], 2), "avg_output_pieces": round(avg_pieces(hyps), 2),
-          "output_pieces_per_sec": round(avg_pieces(hyps) * n / seconds[-1], 1),
+          "output_pieces_per_sec": round((args.fixed_len or avg_pieces(hyps)) * n / seconds[-1], 1),
           "timing": "JoeyNMT's own 'Generation took' (batching + search; model load excluded)"}, args.out)
 
 
@@ -176,6 +179,7 @@ def main() -> None:
     p.add_argument("--dropout", type=float, default=0.2)
     p.add_argument("--beam", type=int, default=5, help="decode: beam size (1 = greedy)")
     p.add_argument("--limit", type=int, default=0, help="decode: only the first N test sentences (0 = all 1000)")
+    p.add_argument("--fixed-len", type=int, default=0, help="decode: every output exactly N pieces (0 = free)")
     p.add_argument("--device", default="cpu", choices=["cpu", "cuda"],
                    help="cuda: JoeyNMT's use_cuda + fp16 (needs a CUDA build of torch in .venv-joeynmt)")
     args = p.parse_args()

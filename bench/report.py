@@ -48,7 +48,8 @@ def rows_for(rows: list[dict]) -> list[list[str]]:
     length = lambda r: (f" (avg {r['avg_output_pieces']} pieces out, "  # noqa: E731
                         f"{r.get('output_pieces_per_sec', '?')} pieces/s)") if r else ""
     gpu = [r for r in rows if r.get("device", "cpu") != "cpu"]  # GPU rows are shown apart
-    rows = [r for r in rows if r.get("device", "cpu") == "cpu"]
+    controlled = [r for r in rows if r.get("fixed_len")]  # length-controlled decoding, shown apart
+    rows = [r for r in rows if r.get("device", "cpu") == "cpu" and not r.get("fixed_len")]
     ours_att = next((r for r in rows if r["bench"] == "train_speed" and r["system"] == "ours"
                      and r["attention"] != "none"), None)
     joey = pick(rows, bench="train_speed", system="joeynmt", variant="matched")
@@ -85,6 +86,14 @@ def rows_for(rows: list[dict]) -> list[list[str]]:
         if ours_c:
             out.append([f"decoding, sentences/s, {strategy}, classic (ours alone), batch {ours_c['batch_size']}",
                         fmt(ours_c["sentences_per_sec"]) + length(ours_c), "–", "–", "–", machine(ours_c), cmd(ours_c)])
+    for strategy, beam in (("greedy", 1), ("beam", 5)):
+        ours_f = pick(controlled, system="ours", strategy=strategy)
+        joey_f = pick(controlled, system="joeynmt", beam_size=beam)
+        if ours_f or joey_f:
+            n = (ours_f or joey_f)["fixed_len"]
+            out.append(ratio_row(f"decoding, length-controlled: every output {n} pieces, output pieces/s, "
+                                 f"{strategy}{' 5' if beam > 1 else ''}", ours_f, joey_f, "output_pieces_per_sec",
+                                 2.0))
     for lat in (r for r in rows if r["bench"] == "latency" and not r.get("profiled")):
         ok = " ✅" if lat["median_ms"] <= 50 else " ❌"
         out.append([f"interactive latency, beam 5 + all UI records, {len(lat['source'].split())}-word sentence, "

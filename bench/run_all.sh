@@ -21,6 +21,7 @@ DECODE_BS=${DECODE_BS:-64}   # decoding batch, both systems
 OURS_DECODE_BS=${OURS_DECODE_BS:-32,64,128}  # ours is also tried at these (the table shows the fastest too)
 LIMIT=${LIMIT:-0}            # decode only the first N test sentences (0 = all 1000)
 LAT_RUNS=${LAT_RUNS:-50}
+FIXED_LEN=${FIXED_LEN:-20}   # length-controlled decoding: output pieces per sentence, both systems
 EFF_STEPS=${EFF_STEPS:-30}
 PY=${PYTHON:-python}
 OUT=bench/out/results.jsonl
@@ -44,6 +45,13 @@ run $PY bench/decode_speed.py --attention luong --batch-sizes "$DECODE_BS" --rec
 run $PY bench/decode_speed.py --attention none --batch-sizes "$DECODE_BS" --limit "$LIMIT" --threads "$THREADS" --out $OUT
 run $PY bench/joeynmt_bench.py decode --beam 1 --batch-size "$DECODE_BS" --limit "$LIMIT" --threads "$THREADS" --out $OUT
 run $PY bench/joeynmt_bench.py decode --beam 5 --batch-size "$DECODE_BS" --limit "$LIMIT" --threads "$THREADS" --out $OUT
+# 2b. length-controlled decoding: both systems decode every sentence to exactly FIXED_LEN pieces (measures the decoders,
+#     not how the two briefly trained models happen to end sentences)
+for beam in 1 5; do
+  strategy=$([ $beam = 1 ] && echo greedy || echo beam)
+  run $PY bench/decode_speed.py --attention luong --strategies $strategy --beam 5 --batch-sizes "$DECODE_BS" --fixed-len "$FIXED_LEN" --limit "$LIMIT" --threads "$THREADS" --out $OUT
+  run $PY bench/joeynmt_bench.py decode --beam $beam --batch-size "$DECODE_BS" --fixed-len "$FIXED_LEN" --limit "$LIMIT" --threads "$THREADS" --out $OUT
+done
 # 3. interactive latency   4. training-step efficiency
 run $PY bench/latency.py --runs "$LAT_RUNS" --threads "$THREADS" --out $OUT
 [ "$THREADS" = 1 ] || run $PY bench/latency.py --runs "$LAT_RUNS" --threads 1 --out $OUT  # what a busy server would see

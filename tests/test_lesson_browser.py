@@ -24,7 +24,7 @@ CHROMIUM = os.environ.get("S2S_CHROMIUM", "/usr/bin/chromium")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
 SLOW = 300_000  # ms: a loaded 2-core machine; the fine-tune card trains once per server
 SHOTS = os.environ.get("S2S_SCREENSHOTS")
-VERDICT = {"en": r"^(Right\.|Not this time\.)", "zh": r"^(答对了。|这次没猜中。)"}
+VERDICT = {"en": r"(Right\.|Not this time\.)", "zh": r"(答对了。|这次没猜中。)"}
 TITLE = {"en": ["1. The context vector", "2. Greedy is myopic", "3. Sampling and temperature", "4. Exposure bias",
                 "5. Exposure bias over", "6. Scheduled sampling", "7. What if", "8. The bottleneck", "9. Train your own"],
          "zh": ["1. 上下文向量", "2. 贪心是短视的", "3. 采样与温度", "4. 一个句子上的曝光偏差", "5. 许多句子上的曝光偏差",

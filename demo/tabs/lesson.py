@@ -144,7 +144,7 @@ def build(session_models: gr.State | None = None) -> LessonTab:
         intro = gr.Markdown(tr("en", "lesson_intro"))
         lang = gr.Radio(LANG_CHOICES, value="en", label=tr("en", "lesson_lang"), elem_id="lesson_lang", scale=0,
                         min_width=200)
-    with gr.Row(equal_height=True):
+    with gr.Row():
         back = gr.Button(tr("en", "lesson_back"), elem_id="lesson_back", scale=0, min_width=100)
         jump_to = gr.Dropdown([], label=tr("en", "lesson_jump"), elem_id="lesson_jump", scale=2, min_width=160)
         forward = gr.Button(tr("en", "lesson_next"), variant="primary", elem_id="lesson_next", scale=0,

@@ -8,14 +8,16 @@ on the default model it measures, inside the page (performance.now(), polled eve
 Before each click the source sentence changes (a different held-out sentence each run), which clears every panel,
 so each run waits for fresh output.
 
-- first use: a freshly started server, the page opened as soon as it answers; the first click of each strategy.
-  Every restart measures both strategies, alternating which goes first (so half of each strategy's first uses are
-  the server's very first click).
-- warm: the same page afterwards, --runs clicks per strategy.
+- first use (a student opening the page): a new browser context (new page, new Gradio session) on the running
+  server once its background preload is done; the first click of each strategy, alternating which goes first.
+  --pages of them.
+- cold server (optional, --restarts N): the same on a freshly started server, the page opened as soon as Gradio
+  answers (the preload may still be running).
+- warm: one page, after its first clicks, --runs clicks per strategy.
 
 Writes bench/results/<date>-browser-latency-<cpu>.json with medians and p95s, the CPU model and the load average.
 
-    python bench/browser_latency.py [--runs 20] [--restarts 20] [--model zh-en-classic]
+    python bench/browser_latency.py [--runs 20] [--pages 20] [--restarts 0] [--model zh-en-classic]
 """
 from __future__ import annotations
 
@@ -77,12 +79,22 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+LOG = Path("/tmp") / f"s2s-browser-latency-{os.getpid()}.log"
+
+
+def preloaded(timeout: float = 600) -> None:
+    """Wait for the app's "preloaded N shipped models" log line."""
+    deadline = time.time() + timeout
+    while time.time() < deadline and "preloaded" not in LOG.read_text(errors="replace"):
+        time.sleep(0.5)
+
+
 def start_server() -> tuple[subprocess.Popen, str]:
     port = free_port()
     env = {**os.environ, "PORT": str(port), "GRADIO_ANALYTICS_ENABLED": "False"}
     env.pop("GRADIO_SERVER_PORT", None)
     proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+                            stderr=LOG.open("w"))
     url = f"http://127.0.0.1:{port}/"
     deadline = time.time() + 180
     while time.time() < deadline:
@@ -147,50 +159,60 @@ def summary(values: list[float]) -> dict:
             "min_ms": round(done[0], 1), "max_ms": round(done[-1], 1), "missing": len(values) - len(done)}
 
 
-def first_uses(browser, restarts: int, model: str, pool: list[str]) -> dict:
+def fresh_page(browser, url: str, i: int, model: str, pool: list[str], out: dict) -> None:
+    """A new visitor's first click of each strategy (alternating which goes first)."""
+    page = Page(browser, url, model)
+    order = ["greedy", "beam"] if i % 2 == 0 else ["beam", "greedy"]
+    for j, strategy in enumerate(order):
+        r = page.once(strategy, pool[(2 * i + j) % len(pool)])
+        out[strategy]["text"].append(r["text"])
+        out[strategy]["plots"].append(r["plots"])
+    page.close()
+    print(f"first use {i + 1}: " + ", ".join(f"{s} {out[s]['text'][-1]:.0f}/{out[s]['plots'][-1]:.0f} ms"
+                                             for s in PLOTS), flush=True)
+
+
+def cold_servers(browser, restarts: int, model: str, pool: list[str]) -> dict:
     out = {s: {"text": [], "plots": []} for s in PLOTS}
     for i in range(restarts):
         proc, url = start_server()
         try:
-            page = Page(browser, url, model)
-            order = ["greedy", "beam"] if i % 2 == 0 else ["beam", "greedy"]
-            for j, strategy in enumerate(order):
-                r = page.once(strategy, pool[(2 * i + j) % len(pool)])
-                out[strategy]["text"].append(r["text"])
-                out[strategy]["plots"].append(r["plots"])
-            page.close()
+            fresh_page(browser, url, i, model, pool, out)
         finally:
             stop_server(proc)
-        print(f"restart {i + 1}/{restarts}: " + ", ".join(f"{s} {out[s]['text'][-1]:.0f}/{out[s]['plots'][-1]:.0f} ms"
-                                                          for s in PLOTS), flush=True)
     return out
 
 
-def warm(browser, runs: int, model: str, pool: list[str]) -> dict:
-    out = {s: {"text": [], "plots": []} for s in PLOTS}
+def warm_and_first(browser, runs: int, pages: int, model: str, pool: list[str]) -> tuple[dict, dict]:
+    hot, first = ({s: {"text": [], "plots": []} for s in PLOTS} for _ in range(2))
     proc, url = start_server()
     try:
+        preloaded()
+        for i in range(pages):
+            fresh_page(browser, url, i, model, pool, first)
         page = Page(browser, url, model)
-        for strategy in PLOTS:  # first uses, not counted
+        for strategy in PLOTS:  # this page's first uses, not counted
             page.once(strategy, pool[-1])
-        time.sleep(20)  # let the background preload finish
         for i in range(runs):
             for strategy in PLOTS:
                 r = page.once(strategy, pool[i % len(pool)])
-                out[strategy]["text"].append(r["text"])
-                out[strategy]["plots"].append(r["plots"])
+                hot[strategy]["text"].append(r["text"])
+                hot[strategy]["plots"].append(r["plots"])
         page.close()
     finally:
         stop_server(proc)
-    return out
+    return hot, first
 
 
-def report(first: dict, hot: dict, args, load_start: list[str], seconds: float) -> dict:
+def report(first: dict, hot: dict, cold: dict, args, load_start: list[str], seconds: float) -> dict:
     cases = {}
     for strategy in PLOTS:
         for kind, data in (("warm", hot), ("first_use", first)):
             cases[f"{strategy}_{kind}"] = {"text": summary(data[strategy]["text"]),
                                           "plots": summary(data[strategy]["plots"])}
+        if args.restarts:
+            cases[f"{strategy}_cold_server"] = {"text": summary(cold[strategy]["text"]),
+                                                "plots": summary(cold[strategy]["plots"])}
     met = {}
     for strategy in PLOTS:
         w, f = cases[f"{strategy}_warm"], cases[f"{strategy}_first_use"]
@@ -201,25 +223,28 @@ def report(first: dict, hot: dict, args, load_start: list[str], seconds: float) 
             cases[f"{strategy}_first_use"][part]["ratio_to_warm"] = round(ratio, 2)
             met[f"{strategy}_first_use_{part}"] = ratio <= GOALS["first_use_max_ratio"]
     return {"date": dt.date.today().isoformat(), "cpu": cpu_model(), "cores": os.cpu_count(), "model": args.model,
-            "browser": "Debian chromium (headless), 1280x900", "runs": args.runs, "restarts": args.restarts,
+            "browser": "Debian chromium (headless), 1280x900", "runs": args.runs, "pages": args.pages,
+            "restarts": args.restarts,
             "load_average_start": load_start, "load_average_end": loadavg(), "seconds": round(seconds),
-            "goals": GOALS, "cases": cases, "met": met, "raw": {"warm": hot, "first_use": first}}
+            "goals": GOALS, "cases": cases, "met": met, "raw": {"warm": hot, "first_use": first, "cold_server": cold}}
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--runs", type=int, default=20, help="warm clicks per strategy")
-    ap.add_argument("--restarts", type=int, default=20, help="server restarts for first-use clicks")
+    ap.add_argument("--pages", type=int, default=20, help="new visitors (first-use clicks) on the running server")
+    ap.add_argument("--restarts", type=int, default=0, help="freshly started servers (cold first use)")
     ap.add_argument("--model", default="zh-en-classic", help="the page's default model (informational)")
     ap.add_argument("--out", default="")
     args = ap.parse_args()
-    pool, load_start, began = sentences(max(args.runs, 2 * args.restarts) + 1), loadavg(), time.time()
+    pool = sentences(max(args.runs, 2 * args.pages, 2 * args.restarts) + 1)
+    load_start, began = loadavg(), time.time()
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        hot = warm(browser, args.runs, args.model, pool)
-        first = first_uses(browser, args.restarts, args.model, pool)
+        hot, first = warm_and_first(browser, args.runs, args.pages, args.model, pool)
+        cold = cold_servers(browser, args.restarts, args.model, pool)
         browser.close()
-    result = report(first, hot, args, load_start, time.time() - began)
+    result = report(first, hot, cold, args, load_start, time.time() - began)
     slug = re.sub(r"[^a-z0-9]+", "-", result["cpu"].lower()).strip("-")
     out = Path(args.out or ROOT / "bench" / "results" / f"{result['date']}-browser-latency-{slug}.json")
     out.write_text(json.dumps(result, indent=1) + "\n")

@@ -125,6 +125,15 @@ def _warm_up(translator: Translator, sentence: str) -> None:
         translator.translate([sentence], DecodeConfig(strategy=strategy, beam_size=k, max_len=40))
 
 
+def _warm_up_page(name: str, sentence: str) -> None:
+    """Run the Translate tab's handler once greedy and once with beam 5 on the default model: the first figures
+    (plotly's lazily imported validators, the heatmap and beam-tree code) cost the first visitor nothing then."""
+    from . import handlers  # here: handlers imports this module
+
+    for strategy in ("greedy", "beam"):
+        handlers.translate(sentence, name, strategy, 5)
+
+
 def _preload(paths: dict[str, Path]) -> None:
     began = time.time()
     for name, path in paths.items():
@@ -133,6 +142,8 @@ def _preload(paths: dict[str, Path]) -> None:
             pairs = heldout_pairs(language_pair(name), 1)
             if pairs:
                 _warm_up(translator, pairs[0][0])
+            if pairs and name == DEFAULT_MODEL:
+                _warm_up_page(name, pairs[0][0])
         except Exception:  # a broken shipped file must not stop the others; its requests report it
             log.exception("preloading %s failed", name)
     log.warning("preloaded %d shipped models in %.1f s", len(paths), time.time() - began)

@@ -84,13 +84,15 @@ class ModelConfig(_Serializable):
                      f"{name} must be an integer, got {value!r}")
             _require(1 <= value <= top, f"{name} must be in [1, {top}], got {value}")
         for name in ("tie_embeddings", "joint_vocab"):
-            _require(isinstance(getattr(self, name), bool), f"{name} must be true or false, got {getattr(self, name)!r}")
+            value = getattr(self, name)
+            _require(isinstance(value, bool), f"{name} must be true or false, got {value!r}")
         _require(isinstance(self.dropout, (int, float)) and not isinstance(self.dropout, bool),
                  f"dropout must be a number, got {self.dropout!r}")
         _require(not self.joint_vocab or self.src_vocab == self.tgt_vocab,
                  f"a joint vocabulary has one size, got src_vocab {self.src_vocab} and tgt_vocab {self.tgt_vocab}")
         _require(0.0 <= self.dropout < 1.0, f"dropout must be in [0, 1), got {self.dropout}")
-        _require(self.attention in ATTENTION_KINDS, f"attention must be one of {ATTENTION_KINDS}, got {self.attention!r}")
+        _require(self.attention in ATTENTION_KINDS,
+                 f"attention must be one of {ATTENTION_KINDS}, got {self.attention!r}")
 
 
 @dataclass(frozen=True)
@@ -130,12 +132,14 @@ class DecodeConfig(_Serializable):
         _require(self.top_k >= 0, f"top-k must be >= 0, got {self.top_k}")
         _require(0 < self.top_p <= 1, f"top-p must be in (0, 1], got {self.top_p}")
         _require(0 <= self.min_len <= self.max_len, f"min length must be in [0, max length], got {self.min_len}")
-        _require(1 <= self.max_len <= MAX_DECODE_LEN, f"max length must be in [1, {MAX_DECODE_LEN}], got {self.max_len}")
+        _require(1 <= self.max_len <= MAX_DECODE_LEN,
+                 f"max length must be in [1, {MAX_DECODE_LEN}], got {self.max_len}")
         _require(self.record_top >= 0, f"record_top must be >= 0, got {self.record_top}")
         _require(0.0 <= self.min_p < 1.0, f"min-p must be in [0, 1), got {self.min_p}")
         _require(1.0 <= self.repetition_penalty <= 10.0,
                  f"repetition penalty must be in [1, 10], got {self.repetition_penalty}")
-        _require(0 <= self.no_repeat_ngram <= 10, f"no-repeat n-gram size must be in [0, 10], got {self.no_repeat_ngram}")
+        _require(0 <= self.no_repeat_ngram <= 10,
+                 f"no-repeat n-gram size must be in [0, 10], got {self.no_repeat_ngram}")
         _require(1 <= self.beam_groups <= self.beam_size and self.beam_size % self.beam_groups == 0,
                  f"beam groups must divide the beam size ({self.beam_size}), got {self.beam_groups}")
         _require(0.0 <= self.diversity_penalty <= 100.0,

@@ -105,7 +105,8 @@ def parse_csv(lines: list[str], name: str | Path) -> list[tuple[str, str]]:
 def zip_sides(src: list[str], tgt: list[str], src_name, tgt_name) -> list[tuple[str, str]]:
     """Align two one-sentence-per-line files; both must have the same number of lines."""
     if len(src) != len(tgt):
-        raise CorpusError(tgt_name, f"has {len(tgt)} lines but {src_name} has {len(src)}: the files must be aligned line by line")
+        raise CorpusError(tgt_name, f"has {len(tgt)} lines but {src_name} has {len(src)}: "
+                                    "the files must be aligned line by line")
     return [(s.strip(), t.strip()) for s, t in zip(src, tgt) if s.strip() or t.strip()]
 
 

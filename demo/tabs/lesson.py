@@ -140,10 +140,8 @@ def build(session_models: gr.State | None = None) -> LessonTab:
     """Lay the tab out (called inside `with gr.Tab(...)`); `session_models` is unused: the lesson runs on the
     shipped models only."""
     state = gr.State(new_state())
-    with gr.Row():
-        intro = gr.Markdown(tr("en", "lesson_intro"))
-        lang = gr.Radio(LANG_CHOICES, value="en", label=tr("en", "lesson_lang"), elem_id="lesson_lang", scale=0,
-                        min_width=200)
+    intro = gr.Markdown(tr("en", "lesson_intro"))
+    lang = gr.Radio(LANG_CHOICES, value="en", label=tr("en", "lesson_lang"), elem_id="lesson_lang")
     with gr.Row():
         back = gr.Button(tr("en", "lesson_back"), elem_id="lesson_back", scale=0, min_width=100)
         jump_to = gr.Dropdown([], label=tr("en", "lesson_jump"), elem_id="lesson_jump", scale=2, min_width=160)

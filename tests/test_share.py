@@ -1,0 +1,54 @@
+"""Share links: a state survives to_query -> from_query exactly, and a hostile link changes nothing it should not."""
+from __future__ import annotations
+
+import random
+from urllib.parse import parse_qsl
+
+import pytest
+
+from demo.share import FIELDS, MAX_TEXT, from_query, to_query
+
+MODELS = ["zh-en-classic", "zh-en-attention", "de-en-attention"]
+
+
+def _random_state(rng: random.Random) -> dict:
+    state = {"tab": rng.choice(["translate", "lesson", "exposure"]), "card": rng.randint(1, 9),
+             "lang": rng.choice(["en", "zh"]), "model": rng.choice(MODELS), "text": rng.choice(["我爱你。", "a & b=c?", ""]),
+             "strategy": rng.choice(["greedy", "beam", "sample"]), "beam_size": rng.choice([2, 4, 6]),
+             "temperature": round(rng.uniform(0.1, 2.0), 1), "length_penalty": round(rng.uniform(0, 2), 1),
+             "top_k": rng.randint(0, 50), "top_p": round(rng.uniform(0.05, 1.0), 2), "seed": rng.randint(0, 2**32 - 1),
+             "min_p": 0.05, "repetition_penalty": 1.5, "no_repeat_ngram": rng.randint(0, 5), "beam_groups": 2,
+             "diversity_penalty": 0.7, "force_step": rng.randint(0, 5), "force_word": rng.choice(["", "bike"])}
+    state["n_best"] = rng.randint(1, state["beam_size"])
+    return state
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_a_state_round_trips(seed):
+    state = _random_state(random.Random(seed))
+    back, ignored = from_query(dict(parse_qsl(to_query(state))), MODELS)
+    assert ignored == []
+    assert back == state
+
+
+def test_defaults_make_an_empty_link():
+    assert to_query({name: f.default for name, f in FIELDS.items()}) == ""
+    assert to_query({"text": "我爱你。", "beam_size": 5}) == "text=%E6%88%91%E7%88%B1%E4%BD%A0%E3%80%82"
+
+
+@pytest.mark.parametrize("params,field", [
+    ({"k": "1e9"}, "beam_size"), ({"k": "2.5"}, "beam_size"), ({"t": "nan"}, "temperature"), ({"t": "inf"}, "temperature"),
+    ({"t": "0"}, "temperature"), ({"seed": "-1"}, "seed"), ({"seed": "1e30"}, "seed"), ({"model": "../../etc/passwd"}, "model"),
+    ({"strategy": "evil"}, "strategy"), ({"tab": "admin"}, "tab"), ({"text": "x" * (MAX_TEXT + 1)}, "text"),
+    ({"lang": "fr"}, "lang"), ({"card": "0"}, "card"), ({"topp": "0"}, "top_p"),
+])
+def test_a_bad_value_is_ignored_and_keeps_the_default(params, field):
+    state, ignored = from_query(params, MODELS)
+    assert ignored == list(params)
+    assert state[field] == FIELDS[field].default
+
+
+def test_unknown_keys_are_ignored_and_groups_must_divide_k():
+    state, ignored = from_query({"utm_source": "x", "k": "5", "groups": "2", "strategy": "beam"}, MODELS)
+    assert ignored == ["utm_source", "groups"]
+    assert state["beam_size"] == 5 and state["beam_groups"] == 1

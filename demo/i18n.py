@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import gradio as gr
 
-from . import i18n_lesson, i18n_train
+from . import i18n_lab, i18n_lesson, i18n_train
 
 EN = {
     "title": "# Seq2Seq Playground\nWatch an LSTM encoder-decoder translate, one word at a time.",
@@ -496,7 +496,7 @@ ZH = {
     "examples_reference": "参考译文",
 }
 
-for _part in (i18n_train, i18n_lesson):  # strings kept in their own modules
+for _part in (i18n_train, i18n_lesson, i18n_lab):  # strings kept in their own modules
     EN.update(_part.EN)
     ZH.update(_part.ZH)
 

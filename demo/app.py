@@ -29,6 +29,9 @@ CSS = """
   .gradio-container table {font-size: 1.05rem;}
 }
 """
+# the same in both languages: each language named in itself (links reload the page in that language)
+LANG_SWITCH = ('<b>Language / 语言:</b> <a href="?lang=en" target="_self">English</a> · '
+               '<a href="?lang=zh" target="_self">简体中文</a>')
 LANG_SCRIPT = """<script>(function () {
   var key = "s2s_lang", asked = new URLSearchParams(location.search).get("lang"), lang = null;
   try { lang = localStorage.getItem(key); } catch (e) {}
@@ -75,7 +78,7 @@ def build_demo() -> gr.Blocks:
         session_models = gr.State({}, delete_callback=models.delete_session_models)
         with gr.Row():
             gr.Markdown(t("title"))
-            gr.Markdown(t("lang_switch"), elem_id="lang_switch")
+            gr.HTML(LANG_SWITCH, elem_id="lang_switch")
         with gr.Tabs():
             with gr.Tab(t("tab_translate"), id="translate"):
                 tr = translate.build(session_models)

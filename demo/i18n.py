@@ -130,7 +130,6 @@ EN = {
                     "then try again."),
 
     # ---- language switch, panels, hints (server-written strings: demo/handlers.py, demo/plots.py)
-    "lang_switch": "**Language / 语言:** [English](?lang=en) · [简体中文](?lang=zh)",
     "strategy_greedy": "greedy",
     "strategy_beam": "beam",
     "strategy_sample": "sampling",
@@ -372,7 +371,6 @@ ZH = {
     "err_busy_session": "你已有 {n} 个同类请求在排队或运行：请等它们完成后再试。",
     "err_busy_ip": "你的网络地址已有 {n} 个请求在排队或运行：请等它们完成后再试。",
 
-    "lang_switch": "**Language / 语言:** [English](?lang=en) · [简体中文](?lang=zh)",
     "strategy_greedy": "贪心",
     "strategy_beam": "束搜索",
     "strategy_sample": "采样",

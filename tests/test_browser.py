@@ -233,14 +233,21 @@ def test_5_what_if(page):
     before = translate(page)
     page.wait_for_function("document.querySelector('#whatif_token input').value.includes('p=')")
     page.click("#whatif_go")
+    labels = page.locator("#whatif_token input").input_value()
+    assert "\u2581" not in labels and "p=" in labels  # readable pieces with their probability
     wait_value(page, "#whatif_text")
     wait_text(page, "#whatif_notice", "Forced")
     assert before in page.locator("#whatif_notice").text_content()
-    plot_text(page, "#whatif_plot", "🔒")
+    plot_text(page, "#whatif_plot", r"\(forced\)")
+    set_number(page, "#whatif_step", 1)
+    page.fill("#whatif_word textarea", "You")  # a whole word, split into pieces and forced
+    page.click("#whatif_go")
+    wait_text(page, "#whatif_notice", "Forced .*You.* at step 1")
+    assert wait_value(page, "#whatif_text").startswith("You")
 
 
 def test_6_bottleneck_classic_vs_attention(page):
-    page.get_by_text("汤姆说他明天早上", exact=False).first.click()
+    page.get_by_text(LONG_EXAMPLE_START, exact=False).first.click()
     page.click("#compare_models")
     wait_value(page, "#text_a")
     wait_value(page, "#text_b")
@@ -300,7 +307,9 @@ def test_7_train_upload_fine_tune_stop_download(page, tmp_path):
 def test_friendly_message_on_empty_input_and_long_input_notice(page):
     page.fill("#source textarea", "")
     page.click("#translate")
-    page.get_by_text("Type a sentence first").first.wait_for()
+    page.get_by_text("Type a sentence first").first.wait_for()  # on the source box (a validator: nothing ran)
+    time.sleep(1)
+    assert page.locator(".error").filter(has_text="Error").count() == 0  # no red badges on the result panels
     page.fill("#source textarea", "我爱你。" * 1250)
     page.click("#translate")
     wait_text(page, "#notice", "too long")
@@ -323,16 +332,184 @@ def test_chinese_labels(browser, server):
 def test_api_translate_and_20_concurrent_calls(server):
     from gradio_client import Client
 
-    client = Client(server, verbose=False)
+    client = Client(server, verbose=False)  # a session may queue 3 decoding jobs (demo/limits.py)
     first = client.predict("我爱你。", "zh-en-classic", "greedy", 5, 1.0, api_name="/translate")
     assert isinstance(first[0], str) and first[0]
     beam = client.predict("我爱你。", "zh-en-classic", "beam", 1, 1.0, api_name="/translate")
     assert beam[0] == first[0]  # K=1 is greedy, through the API too
 
-    def call(i: int) -> str:
+    def call(i: int) -> str:  # one client (one session) per concurrent call
         strategy = ("greedy", "beam", "sample")[i % 3]
-        return client.predict("我爱你。", "zh-en-classic", strategy, 4, 0.8, api_name="/translate")[0]
+        own = Client(server, verbose=False)
+        return own.predict("我爱你。", "zh-en-classic", strategy, 4, 0.8, api_name="/translate")[0]
 
     with ThreadPoolExecutor(20) as pool:
         results = list(pool.map(call, range(20)))
     assert len(results) == 20 and all(isinstance(r, str) and r for r in results)
+
+
+# ---------------------------------------------------------------- issue 10: current, readable, in the chosen language
+
+
+def open_page(browser, server, width: int = 1280, lang: str | None = None, height: int = 900):
+    ctx = browser.new_context(viewport={"width": width, "height": height}, locale="en-US")
+    pg = ctx.new_page()
+    pg.set_default_timeout(SLOW)
+    pg.goto(server + (f"?lang={lang}" if lang else ""))
+    pg.wait_for_selector("#source textarea")
+    return ctx, pg
+
+
+def grid_text(page, selector: str) -> str:
+    return page.locator(f"{selector} [role=grid]").text_content()
+
+
+def test_no_stale_panels_after_a_new_sentence_or_model(page):
+    page.fill("#source textarea", "我爱你。")
+    pick_radio(page, "#strategy", "beam")
+    old = translate(page)
+    wait_rows(page, "#nbest", 5)
+    assert old in grid_text(page, "#nbest")
+    page.click("#compare_strategies")
+    wait_rows(page, "#compare_table", 3)
+    page.fill("#source textarea", "你叫什么名字？")  # sentence B: nothing of A may stay
+    wait_rows(page, "#nbest", 0)
+    wait_rows(page, "#compare_table", 0)
+    assert value(page, "#translation") == ""
+    assert old not in page.locator("#step_plot").text_content()
+    page.click("#whatif_go")  # what-if has nothing to re-decode: it says so instead of re-decoding A
+    page.get_by_text("Translate a sentence first").first.wait_for()
+    new = translate(page)
+    assert new in grid_text(page, "#nbest")
+    page.click("#model input")  # another model: the result of the old one goes
+    page.get_by_role("listbox").first.get_by_role("option", name="zh-en-attention").click()
+    page.wait_for_function("document.querySelector('#translation textarea').value === ''")
+    wait_rows(page, "#nbest", 0)
+    translate(page)
+    plot_text(page, "#attention_plot", "source piece")  # the attention model has its heatmap
+    page.get_by_text(LONG_EXAMPLE_START, exact=False).first.click()  # the Compare example also clears above
+    page.wait_for_function("document.querySelector('#translation textarea').value === ''")
+    page.fill("#source textarea", "我爱你。")
+    pick_radio(page, "#strategy", "sampling")
+    page.click("#draw")
+    wait_text(page, "#samples_summary", "samples at")
+    page.fill("#source textarea", "你叫什么名字？")
+    wait_rows(page, "#samples", 0)
+
+
+LONG_EXAMPLE_START = "你知道这儿附近"  # the bottleneck example chosen by scripts/select_examples.py
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_numeric_columns_stay_in_view(browser, server, width):
+    ctx, pg = open_page(browser, server, width, height=844)
+    try:
+        pg.fill("#source textarea", "他昨天晚上在图书馆看书看到很晚，因为下个星期有一个很重要的考试。")
+        pick_radio(pg, "#strategy", "beam")
+        translate(pg)
+        wait_rows(pg, "#nbest", 5)
+        pick_radio(pg, "#strategy", "sampling")
+        set_number(pg, "#temperature", 1.5)
+        pg.click("#draw")
+        wait_text(pg, "#samples_summary", "samples at")
+        for table, headers in (("#nbest", ("rank", "score", "log-prob")), ("#samples", ("count", "log-prob"))):
+            pg.locator(table).scroll_into_view_if_needed()
+            for name in headers:
+                cell = pg.locator(f"{table} th").filter(has_text=re.compile(rf"^\s*{re.escape(name)}\b(?!-)")).first
+                box = cell.bounding_box()
+                assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= width, (table, name, box)
+        shot(pg, f"translate-{width}.png")
+    finally:
+        ctx.close()
+
+
+def test_heatmap_entropy_axis_is_fixed(page):
+    page.fill("#source textarea", "我爱你。")
+    pick_radio(page, "#strategy", "sampling")
+    ranges = []
+    for temperature in (0.5, 1.5):
+        set_number(page, "#temperature", temperature)
+        page.click("#draw")
+        plot_text(page, "#step_plot", f"T = {temperature}")
+        ranges.append(page.evaluate("() => document.querySelector('#step_plot .js-plotly-plot')._fullLayout"
+                                    ".yaxis2.range.slice()"))
+    assert ranges[0] == ranges[1] and ranges[0][0] == 0 and ranges[0][1] > 3  # 0 .. log |V|, whatever T
+    svg = page.locator("#step_plot .js-plotly-plot").text_content()
+    assert "\u2581" not in svg and "\U0001F512" not in svg  # no raw word marker, no lock emoji
+    assert re.search(r"0\.\d\d", svg)  # probabilities printed in the cells
+
+
+def english_ui_strings() -> set[str]:
+    """Visible English strings of the language table that differ from their Chinese (markdown stripped)."""
+    from demo.i18n import EN, ZH
+
+    out = set()
+    for key, text in EN.items():
+        if text == ZH.get(key) or "{" in text:
+            continue
+        for line in re.split(r"\n+", text):
+            line = re.sub(r"[#*`]", "", line).strip()
+            if len(line) >= 4 and re.search(r"[A-Za-z]{3}", line):
+                out.add(line)
+    out.discard("English")  # a language's own name, as language pickers show it
+    return out
+
+
+def visible_leaf_texts(page) -> list[str]:
+    return page.evaluate("""() => {
+        const out = [];
+        const walk = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+        while (walk.nextNode()) {
+            const node = walk.currentNode, el = node.parentElement, text = node.textContent.trim();
+            if (!text || !el || el.closest('textarea, script, style, [role=grid], .toast-wrap, #lang_switch')) continue;
+            const r = el.getBoundingClientRect(), st = getComputedStyle(el);
+            if (r.width > 0 && r.height > 0 && st.visibility !== 'hidden' && st.display !== 'none') out.push(text);
+        }
+        return out;
+    }""")
+
+
+def test_chinese_ui_is_complete_and_stays_chosen(browser, server):
+    ctx, pg = open_page(browser, server, 1280, lang="zh")
+    english = english_ui_strings()
+    try:
+        pg.fill("#source textarea", "我爱你。")
+        pick_radio(pg, "#strategy", "束搜索")
+        pg.click("#translate")
+        wait_value(pg, "#translation")
+        plot_text(pg, "#tree_plot", "获胜路径")
+        plot_text(pg, "#step_plot", "熵")
+        wait_text(pg, "#notice", "获胜的假设")
+        assert "名次" in grid_text(pg, "#nbest")
+        shot(pg, "translate-zh-1280.png")
+        seen = []
+        for tab in pg.get_by_role("tab").all():
+            tab.click()
+            time.sleep(1)
+            if pg.locator("#curves_go").is_visible():
+                pg.click("#curves_go")
+                wait_text(pg, "#curves_explain", "这张图显示")
+                plot_text(pg, "#curves_plot", "目标位置")
+                pg.get_by_text("他是我弟弟。").first.click()
+                pg.click("#exposure_go")
+                wait_text(pg, "#exposure_summary", "偏离|一致")
+                plot_text(pg, "#exposure_plot", "教师强制")
+                shot(pg, "exposure-zh-1280.png")
+            seen += visible_leaf_texts(pg)
+        leaked = sorted({text for text in seen if text in english})
+        assert not leaked, leaked
+        tabs = [t.text_content().strip() for t in pg.get_by_role("tab").all()]
+        assert "翻译" in tabs and "曝光偏差" in tabs and "Translate" not in tabs
+        pg.goto(server)  # a reload without ?lang keeps the choice
+        pg.get_by_role("tab", name="曝光偏差").wait_for()
+        assert pg.get_by_role("tab", name="Translate").count() == 0
+        pg.click("#lang_switch a >> text=English")  # and the switch goes back
+        pg.get_by_role("tab", name="Exposure bias").wait_for()
+    finally:
+        ctx.close()
+
+
+def test_odd_input_gets_a_hint(page):
+    page.fill("#source textarea", "I love you very much.")
+    translate(page)
+    wait_text(page, "#notice", "Latin letters")

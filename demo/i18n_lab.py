@@ -63,20 +63,20 @@ EN: dict[str, str] = {
     "lab_axis_ratio": "output / reference length",
     "lab_axis_short": "empty or too short (%)",
     "lab_title_curse": "{model}: the beam search curse",
-    "lab_where_cached": ("{n} validation sentences ({split}), precomputed for this checkpoint (SHA-256 checked)"),
-    "lab_where_live": ("{n} held-out pairs of demo/examples/{file}, computed live just now for this model "
+    "lab_where_cached": "{n} sentences of the {split}, precomputed for this checkpoint (SHA-256 checked)",
+    "lab_where_live": ("{n} held-out pairs of demo/examples/{file}, measured live just now for this model "
                        "(K up to {kmax})"),
     "lab_curse_explain": (
-        "**What the chart shows** (on {where}): with the raw log-probability, widening the beam from K = 1 to "
+        "**What the chart shows.** On {where}: with the raw log-probability, widening the beam from K = 1 to "
         "K = {kmax} takes BLEU from {b1} to {bk} (best {bbest} at K = {kbest}) and the output from {r1} to {rk} of "
         "the reference length, with {s1}% → {sk}% of outputs empty or shorter than half their reference; with "
-        "length normalisation the output stays at {rn} of the reference length and BLEU ends at {bn}. "
+        "length normalisation the output ends at {rn} of the reference length and BLEU at {bn}. "
         "A wider beam finds outputs the model scores higher, and a shorter output has fewer words to pay for, so "
         "raw scores favour ever shorter translations as K grows: the beam search curse (Koehn & Knowles 2017), "
         "which dividing the score by a length term counters."),
     "lab_progress": "Beam search K = {k}, α = {alpha} on {n} held-out pairs",
-    "lab_summary": "**Different translations in each list of {k}:** {counts}.",
-    "lab_summary_item": "{name} {d}",
+    "lab_summary": "**How varied is each list of {k}?** (different translations / different words) {counts}.",
+    "lab_summary_item": "{name} {d} / {w}",
     "lab_groups_used": "Diverse beam: {g} groups of {w} beams, penalty {p}.",
     "lab_name_plain": "plain beam",
     "lab_name_diverse": "diverse beam",
@@ -139,17 +139,17 @@ ZH: dict[str, str] = {
     "lab_axis_ratio": "译文长度 / 参考长度",
     "lab_axis_short": "空的或过短的译文（%）",
     "lab_title_curse": "{model}：束搜索的诅咒",
-    "lab_where_cached": "{n} 个验证集句子（{split}），为这个检查点预先计算（已核对 SHA-256）",
+    "lab_where_cached": "{split}中的 {n} 个句子，为这个检查点预先计算（已核对 SHA-256）",
     "lab_where_live": "demo/examples/{file} 中的 {n} 个留出句对，刚刚为这个模型实时计算（K 最大 {kmax}）",
     "lab_curse_explain": (
-        "**图中显示**（{where}）：用原始对数概率时，把束宽从 K = 1 加大到 K = {kmax}，BLEU 从 {b1} 变为 {bk}"
+        "**图中显示**（数据：{where}）：用原始对数概率时，把束宽从 K = 1 加大到 K = {kmax}，BLEU 从 {b1} 变为 {bk}"
         "（K = {kbest} 时最高，{bbest}），译文长度从参考译文的 {r1} 倍变为 {rk} 倍，空的或短于参考译文一半的译文从 "
-        "{s1}% 变为 {sk}%；用长度归一化时，译文长度保持在参考译文的 {rn} 倍，BLEU 最终为 {bn}。"
+        "{s1}% 变为 {sk}%；用长度归一化时，译文长度最终为参考译文的 {rn} 倍，BLEU 为 {bn}。"
         "束越宽，搜索越能找到模型打分更高的译文，而越短的译文要付出代价的词越少，所以 K 越大，原始分数越偏爱更短的译文："
         "这就是束搜索的诅咒（Koehn & Knowles 2017），用长度项去除分数可以抵消它。"),
     "lab_progress": "在 {n} 个留出句对上做束搜索：K = {k}，α = {alpha}",
-    "lab_summary": "**每个含 {k} 个译文的列表中不同译文的个数：** {counts}。",
-    "lab_summary_item": "{name} {d}",
+    "lab_summary": "**每个含 {k} 个译文的列表有多多样？**（不同译文数 / 不同词数）{counts}。",
+    "lab_summary_item": "{name} {d} / {w}",
     "lab_groups_used": "多样化束搜索：{g} 组，每组 {w} 个束，惩罚 {p}。",
     "lab_name_plain": "普通束搜索",
     "lab_name_diverse": "多样化束搜索",

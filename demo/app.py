@@ -7,7 +7,7 @@ from . import limits, models, session_files
 from .errors import friendly
 from .handlers import empty_table
 from .i18n import I18N, t
-from .tabs import exposure, lesson, train, translate
+from .tabs import exposure, lab, lesson, train, translate
 
 CSS = """
 .s2s-progress {width: 100%; height: 14px; background: #e5e7eb; border-radius: 7px; overflow: hidden;}
@@ -88,6 +88,8 @@ def build_demo() -> gr.Blocks:
                 tn = train.build(session_models)
             with gr.Tab(t("tab_lesson"), id="lesson"):
                 lesson.build(session_models)
+            with gr.Tab(t("tab_lab"), id="lab"):
+                lab.build(session_models)
             with gr.Tab(t("tab_about"), id="about"):
                 gr.Markdown(t("about"))
         pickers = [tr.model, tr.model_a, tr.model_b, ex.model, ex.curve_models, tn.base_model]

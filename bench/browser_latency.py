@@ -14,6 +14,7 @@ so each run waits for fresh output.
 - cold server (optional, --restarts N): the same on a freshly started server, the page opened as soon as Gradio
   answers (the preload may still be running).
 - warm: one page, after its first clicks, --runs clicks per strategy.
+Warm clicks and new visitors alternate, so that both see the same load (the machine may be shared).
 
 Writes bench/results/<date>-browser-latency-<cpu>.json with medians and p95s, the CPU model and the load average.
 
@@ -144,7 +145,11 @@ class Page:
         self.use(strategy)
         self.page.fill("#source textarea", sentence)
         self.page.wait_for_function(CLEARED, arg=self.plots(strategy))
-        return self.page.evaluate(MEASURE, ["#translate", self.plots(strategy)])
+        result = self.page.evaluate(MEASURE, ["#translate", self.plots(strategy)])
+        if result["text"] is None or result["plots"] is None:  # counted as missing; say why when the page says it
+            toasts = self.page.locator(".toast-body").all_text_contents()
+            print(f"no result within 120 s ({strategy}, {sentence}): {toasts}", flush=True)
+        return result
 
     def close(self) -> None:
         self.ctx.close()
@@ -168,8 +173,12 @@ def fresh_page(browser, url: str, i: int, model: str, pool: list[str], out: dict
         out[strategy]["text"].append(r["text"])
         out[strategy]["plots"].append(r["plots"])
     page.close()
-    print(f"first use {i + 1}: " + ", ".join(f"{s} {out[s]['text'][-1]:.0f}/{out[s]['plots'][-1]:.0f} ms"
+    print(f"first use {i + 1}: " + ", ".join(f"{s} {_ms(out[s]['text'][-1])}/{_ms(out[s]['plots'][-1])} ms"
                                              for s in PLOTS), flush=True)
+
+
+def _ms(value) -> str:
+    return "-" if value is None else f"{value:.0f}"
 
 
 def cold_servers(browser, restarts: int, model: str, pool: list[str]) -> dict:
@@ -184,20 +193,21 @@ def cold_servers(browser, restarts: int, model: str, pool: list[str]) -> dict:
 
 
 def warm_and_first(browser, runs: int, pages: int, model: str, pool: list[str]) -> tuple[dict, dict]:
+    """Warm clicks on one page and new visitors' first clicks, interleaved, so that both see the same load."""
     hot, first = ({s: {"text": [], "plots": []} for s in PLOTS} for _ in range(2))
     proc, url = start_server()
     try:
         preloaded()
-        for i in range(pages):
-            fresh_page(browser, url, i, model, pool, first)
         page = Page(browser, url, model)
         for strategy in PLOTS:  # this page's first uses, not counted
             page.once(strategy, pool[-1])
-        for i in range(runs):
-            for strategy in PLOTS:
+        for i in range(max(runs, pages)):
+            for strategy in PLOTS if i < runs else ():
                 r = page.once(strategy, pool[i % len(pool)])
                 hot[strategy]["text"].append(r["text"])
                 hot[strategy]["plots"].append(r["plots"])
+            if i < pages:
+                fresh_page(browser, url, i, model, pool, first)
         page.close()
     finally:
         stop_server(proc)

@@ -356,8 +356,10 @@ class Live:
         detail = "" if e is None else message(
             "tr_detail", self.lang, epoch=min(e.epoch + 1, self.total_epochs), epochs=self.total_epochs,
             step=e.step, tps=f"{e.tokens_per_sec:,.0f}", secs=f"{e.elapsed:.0f}")
-        stopped = ' s2s-stopped' if e is not None and e.kind == "done" and e.reason == "stopped" else ""
-        return (f'<div class="s2s-progress{stopped}"><div class="s2s-bar" style="width:{pct}%"></div></div>'
+        stopped = e is not None and e.kind == "done" and e.reason == "stopped"
+        extra = ' s2s-stopped' if stopped else ""
+        colour = "; background:#d97706" if stopped else ""  # amber: the bar stays where Stop left it
+        return (f'<div class="s2s-progress{extra}"><div class="s2s-bar" style="width:{pct}%{colour}"></div></div>'
                 f"<p><b>{pct}%</b> {detail}<br>{self.message}</p>")
 
     def figure(self):

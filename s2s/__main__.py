@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import functools
 import json
 import math
 import os
@@ -427,12 +428,14 @@ def init_distributed(args) -> Distributed | None:
         torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
     torch.distributed.init_process_group("nccl" if device.type == "cuda" else "gloo",
                                          timeout=datetime.timedelta(minutes=10))
-    signal.signal(signal.SIGTERM, _terminated)  # torchrun stops the others when one process dies
+    signal.signal(signal.SIGTERM, functools.partial(_terminated, Path(args.out)))  # torchrun stops the others
+    # when one process dies
     return Distributed.current()
 
 
-def _terminated(signum, frame):
-    raise TrainingInterrupted("stopped by torchrun (another training process failed or the job was cancelled)")
+def _terminated(out: Path, signum, frame):
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # one interruption is enough: later SIGTERMs must not cut the report
+    raise _interrupted(out, TrainingInterrupted("stopped by torchrun: another process failed or the job was cancelled"))
 
 
 def _interrupted(out: Path, err: BaseException) -> TrainingInterrupted:
@@ -507,8 +510,7 @@ def cmd_train(args) -> None:
     except RuntimeError as err:  # a peer process died: gloo/NCCL raise RuntimeError subclasses
         if dist is None or isinstance(err, NonFiniteLoss):
             raise
-        raise _interrupted(out, err) from None
-    except TrainingInterrupted as err:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # torchrun's SIGTERM may follow: finish this report first
         raise _interrupted(out, err) from None
     finally:
         if dist is not None:

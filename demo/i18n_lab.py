@@ -50,7 +50,7 @@ EN: dict[str, str] = {
     "lab_col_ratio": "length ratio",
     "lab_col_too_short": "too short %",
     "lab_col_empty": "empty %",
-    "lab_col_rank": "rank",
+    "lab_col_rank": "#",
     "lab_col_group": "group",
     "lab_col_score": "score",
     "lab_col_logprob": "log-prob",
@@ -126,7 +126,7 @@ ZH: dict[str, str] = {
     "lab_col_ratio": "长度比",
     "lab_col_too_short": "过短 %",
     "lab_col_empty": "空 %",
-    "lab_col_rank": "名次",
+    "lab_col_rank": "#",
     "lab_col_group": "组",
     "lab_col_score": "分数",
     "lab_col_logprob": "对数概率",
@@ -139,7 +139,7 @@ ZH: dict[str, str] = {
     "lab_axis_ratio": "译文长度 / 参考长度",
     "lab_axis_short": "空的或过短的译文（%）",
     "lab_title_curse": "{model}：束搜索的诅咒",
-    "lab_where_cached": "{split}中的 {n} 个句子，为这个检查点预先计算（已核对 SHA-256）",
+    "lab_where_cached": "{split} 中的 {n} 个句子，为这个检查点预先计算（已核对 SHA-256）",
     "lab_where_live": "demo/examples/{file} 中的 {n} 个留出句对，刚刚为这个模型实时计算（K 最大 {kmax}）",
     "lab_curse_explain": (
         "**图中显示**（数据：{where}）：用原始对数概率时，把束宽从 K = 1 加大到 K = {kmax}，BLEU 从 {b1} 变为 {bk}"

@@ -127,9 +127,9 @@ def curse_figure(curse: Curse, model: str) -> go.Figure:
                      gridcolor="#eeeeee")
     fig.update_yaxes(gridcolor="#eeeeee", zeroline=False)
     fig.update_yaxes(rangemode="tozero", row=1, col=3)
-    fig.update_layout(title=dict(text=plots.esc(L("lab_title_curse", model=model)), x=0.01), height=430,
-                      margin=dict(l=60, r=20, t=90, b=60), font=dict(family=plots.FONT, size=plots.FONT_SIZE),
-                      plot_bgcolor="white", legend=dict(orientation="h", y=1.22, x=0.0))
+    fig.update_layout(title=dict(text=plots.esc(L("lab_title_curse", model=model)), x=0.01), height=470,
+                      margin=dict(l=60, r=20, t=80, b=120), font=dict(family=plots.FONT, size=plots.FONT_SIZE),
+                      plot_bgcolor="white", legend=dict(orientation="h", y=-0.3, x=0.0))
     return fig
 
 
@@ -164,9 +164,9 @@ def beam_curse(model: str, session_models: dict | None = None, progress=None):
 # ---------------------------------------------------------------- diversity in the search
 
 SETTINGS = ("plain", "diverse", "ngram", "repetition", "minp")
-BEAM_COLUMNS = ("rank", "score", "logprob", "translation")
-DIVERSE_COLUMNS = ("rank", "group", "score", "logprob", "translation")
-SAMPLE_COLUMNS = ("rank", "logprob", "translation")
+BEAM_COLUMNS = ("rank", "translation", "score", "logprob")  # the translation second: phones see it without scrolling
+DIVERSE_COLUMNS = ("rank", "group", "translation", "score", "logprob")
+SAMPLE_COLUMNS = ("rank", "translation", "logprob")
 
 
 def diversity_configs(k, groups, penalty, ngram, repetition, min_p, temperature, seed) -> dict[str, DecodeConfig]:
@@ -199,11 +199,11 @@ def nbest_table(key: str, cfg: DecodeConfig, result, texts: list[str]) -> pd.Dat
     rows = []
     for i, (h, text) in enumerate(zip(result.hypotheses, texts)):
         if key == "minp":
-            rows.append([i + 1, round(h.logprob, 3), shown(text)])
+            rows.append([i + 1, shown(text), round(h.logprob, 3)])
         elif key == "diverse":
-            rows.append([i + 1, group_of(h, cfg), round(h.score, 3), round(h.logprob, 3), shown(text)])
+            rows.append([i + 1, group_of(h, cfg), shown(text), round(h.score, 3), round(h.logprob, 3)])
         else:
-            rows.append([i + 1, round(h.score, 3), round(h.logprob, 3), shown(text)])
+            rows.append([i + 1, shown(text), round(h.score, 3), round(h.logprob, 3)])
     keys = {"minp": SAMPLE_COLUMNS, "diverse": DIVERSE_COLUMNS}.get(key, BEAM_COLUMNS)
     return pd.DataFrame(rows, columns=[L(f"lab_col_{c}") for c in keys])
 

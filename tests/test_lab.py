@@ -150,8 +150,9 @@ def test_groups_rounded_to_a_divisor_of_k(lab, ckpt_dir):
 
 
 def test_unigram_blocking_never_repeats_a_word(lab, ckpt_dir):
-    out = lab.diversity("汤姆说他明天早上要和他的朋友们一起去城里。", "zh-en-classic", 5, 1, 0.0, 1, 1.0, 0.1, 1.0, 0)
-    blocked = out[3]["translation"]
+    out = lab.diversity("我有时间。", "zh-en-classic", 5, 1, 0.0, 1, 1.0, 0.1, 1.0, 0)
+    plain, blocked = out[1]["translation"], out[3]["translation"]
+    assert any(len(t.split()) > len(set(t.split())) for t in plain)  # the tiny model does repeat itself here
     assert len(blocked) == 5
     for text in blocked:
         words = text.split()
@@ -181,14 +182,14 @@ def test_outputs_in_chinese_when_the_page_is_chinese(lab, ckpt_dir, monkeypatch)
     fake_cache(path, file_sha256(path))
     monkeypatch.setattr(errors, "language", lambda headers=None: "zh")
     fig, text, table = lab.beam_curse("zh-en-classic")
-    assert text.startswith("**图中显示**") and "Tatoeba zh-en validation split中的 300 个句子" in text
+    assert text.startswith("**图中显示**") and "Tatoeba zh-en validation split 中的 300 个句子" in text
     assert list(table.columns) == ["K", "α", "BLEU", "长度比", "过短 %", "空 %"]
     assert {t.name for t in fig.data} == {"原始对数概率（α = 0）", "长度归一化（α = 1）"}
     assert fig.layout.xaxis.title.text == "束宽 K（对数刻度）"
     summary, plain, diverse, *_, tree = lab.diversity(SOURCE, "zh-en-classic", 4, 2, 2.0, 0, 1.0, 0.1, 1.0, 0)
     assert "有多多样" in summary and "2 组，每组 2 个束" in summary
-    assert list(plain.columns) == ["名次", "分数", "对数概率", "译文"]
-    assert list(diverse.columns) == ["名次", "组", "分数", "对数概率", "译文"]
+    assert list(plain.columns) == ["#", "译文", "分数", "对数概率"]
+    assert list(diverse.columns) == ["#", "组", "译文", "分数", "对数概率"]
     assert {"第 1 组", "第 2 组"} <= {t.name for t in tree.data}
     with pytest.raises(gr.Error, match="请先输入"):
         lab.diversity(" ", "zh-en-classic")

@@ -80,8 +80,14 @@ def _diversity_controls():
     return [k, groups, penalty, ngram, repetition, min_p, temperature, seed]
 
 
+# fixed widths: the numbers never wrap, and a phone scrolls the table sideways with the translation in view
+WIDTHS = {"diverse": ["40px", "50px", "230px", "80px", "90px"], "minp": ["40px", "270px", "90px"]}
+BEAM_WIDTHS = ["40px", "270px", "80px", "90px"]  # rank, translation, score, log-prob
+
+
 def _table(key: str) -> gr.Dataframe:
-    return gr.Dataframe(label=t(TABLE_LABELS[key]), interactive=False, wrap=True, elem_id=f"lab_table_{key}")
+    return gr.Dataframe(label=t(TABLE_LABELS[key]), interactive=False, wrap=True, elem_id=f"lab_table_{key}",
+                        column_widths=WIDTHS.get(key, BEAM_WIDTHS))
 
 
 def _result_tables() -> list[gr.Dataframe]:

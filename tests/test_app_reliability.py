@@ -73,10 +73,17 @@ def _fn_index(demo, api_name: str) -> int:
 
 def _join(demo, session: str, text: str, headers: dict | None = None) -> httpx.Response:
     """One raw POST to the queue, as a scripted client would send it (the translate endpoint)."""
-    data = [text, "zh-en-classic", "greedy", 5, 1.0, 5, 1.0, 0, 1.0, 0, None]
+    # text, model, strategy, K, T, n-best, length penalty, top-k, top-p, seed, min-p, repetition penalty,
+    # no-repeat n-gram, beam groups, diversity penalty, the session's models (State)
+    data = [text, "zh-en-classic", "greedy", 5, 1.0, 5, 1.0, 0, 1.0, 0, 0.0, 1.0, 0, 1, 0.0, None]
+    assert len(data) == len(app_fn_inputs(demo, "translate"))
     body = {"data": data, "fn_index": _fn_index(demo, "translate"), "session_hash": session,
             "event_data": None, "trigger_id": None}
     return httpx.post(f"{demo.local_url}gradio_api/queue/join", json=body, headers=headers or {}, timeout=30)
+
+
+def app_fn_inputs(demo, api_name: str) -> list:
+    return demo.fns[_fn_index(demo, api_name)].inputs
 
 
 def _wait(condition, timeout: float = 60.0) -> bool:

@@ -71,7 +71,7 @@ EN: dict[str, str] = {
     "tr_finished": ("Finished ({reason}) after {steps} updates. {used} <b>{name}</b> is now in the model pickers of "
                     "this browser session; download it below."),
     "tr_gpu_used": "ZeroGPU time used: {secs} s in {calls} GPU calls (each reserves at most {cap} s).",
-    "tr_time_used": "Training took {secs} s on the {device} ({calls} chunks).",
+    "tr_time_used": "Training took {secs} s on the {device}.",
     "tr_bleu_before": "BLEU on {n} held-out pairs before training: **{before}**",
     "tr_bleu_after": "BLEU on {n} held-out pairs: before **{before}** → after **{after}**",
     "tr_forgetting": (
@@ -128,7 +128,7 @@ ZH: dict[str, str] = {
     "tr_reason_max_steps": "达到最大步数",
     "tr_finished": "训练结束（{reason}），共 {steps} 次更新。{used} <b>{name}</b> 已加入当前浏览器会话的模型列表；可在下方下载。",
     "tr_gpu_used": "已用 ZeroGPU 时间：{secs} 秒，共 {calls} 次 GPU 调用（每次最多预留 {cap} 秒）。",
-    "tr_time_used": "训练在 {device} 上用了 {secs} 秒（{calls} 段）。",
+    "tr_time_used": "训练在 {device} 上用了 {secs} 秒。",
     "tr_bleu_before": "训练前在 {n} 个留出句对上的 BLEU：**{before}**",
     "tr_bleu_after": "在 {n} 个留出句对上的 BLEU：训练前 **{before}** → 训练后 **{after}**",
     "tr_forgetting": (

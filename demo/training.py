@@ -525,7 +525,7 @@ def compute_used(job: Job, lang: str) -> str:
     if ZERO_GPU:
         return message("tr_gpu_used", lang, calls=len(job.calls), secs=seconds, cap=GPU_CALL_SECONDS)
     device = "GPU" if torch.cuda.is_available() else "CPU"
-    return message("tr_time_used", lang, secs=seconds, device=device, calls=len(job.calls))
+    return message("tr_time_used", lang, secs=seconds, device=device)
 
 
 def _finish(job, ckpt, cfg, live, done: Event, corpus, base_name, sources, refs, bleu_before, forgetting,
@@ -539,7 +539,7 @@ def _finish(job, ckpt, cfg, live, done: Event, corpus, base_name, sources, refs,
     after = translate_all(Translator(ckpt), sources)
     bleu_after = corpus_scores(after, refs)["bleu"]
     if live.samples is not None:
-        live.samples[message("tr_col_after", lang)] = after[:N_SAMPLES]
+        live.samples.insert(3, message("tr_col_after", lang), after[:N_SAMPLES])  # beside "before", in view
     name = f"my model {len(session_models) + 1} ({base_name} + {corpus.name})"
     path = _session_file(name)
     checkpoint.save(path, ckpt, half=True)  # half the download; loading converts back to float32

@@ -380,6 +380,16 @@ class _Beam:
     finished: list = field(default_factory=list)  # per sentence: (norm score, raw score, step, parent slot)
     trees: list = field(default_factory=list)  # per sentence: list[BeamStep]
     n_prefix: int = 0  # forced tokens before the search: part of every hypothesis's score and length
+    keys: torch.Tensor | None = None  # shape (batch, k): a rolling hash of each beam's tokens (equal beams of
+    # different groups have equal keys)
+    finished_keys: list = field(default_factory=list)  # per sentence: keys of its finished hypotheses
+
+
+HASH_BASE, HASH_MOD = 1_000_003, 2**31 - 1  # keys stay below 2**51 in int64 arithmetic
+
+
+def _extend_keys(keys: torch.Tensor, parents: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
+    return (keys.gather(1, parents) * HASH_BASE + tokens) % HASH_MOD
 
 
 def _expand(beam: _Beam, logp: torch.Tensor, active: torch.Tensor | None, slots: slice):
@@ -455,13 +465,14 @@ def _kept(cand: tuple, width: int) -> tuple:
 def _record(beam: _Beam, parts: list[tuple], step: int, alpha: float, done: list[bool], keep_tree: bool):
     """Append the step's kept beams (all groups, in slot order) and its finished <eos> candidates."""
     values, parents, tokens = (torch.cat([part[i] for part in parts], 1) for i in range(3))
+    for part in parts:  # first, with the keys of the beams the candidates extend
+        (scores, cand_parents, _), is_eos = part[4], part[5]
+        _finish_eos(beam, scores, cand_parents, is_eos, step, alpha, part[0].size(1))
     beam.logps.append(values - beam.scores.gather(1, parents))
     beam.scores = values
     beam.parents.append(parents)
     beam.tokens.append(tokens)
-    for part in parts:
-        (scores, cand_parents, _), is_eos = part[4], part[5]
-        _finish_eos(beam, scores, cand_parents, is_eos, step, alpha, part[0].size(1))
+    beam.keys = _extend_keys(beam.keys, parents, tokens)
     if keep_tree:
         for b in range(len(done)):
             if not done[b]:
@@ -486,10 +497,14 @@ def _merge_tree(steps: list[BeamStep]) -> BeamStep:
 
 def _finish_eos(beam: _Beam, scores, parents, is_eos, step: int, alpha: float, width: int) -> None:
     """Record the <eos> candidates ranked within the top `width` of their group (sentences not searched have -inf
-    scores)."""
+    scores). A hypothesis already finished (by an earlier group, with the same tokens) is not recorded twice."""
     k = min(width, scores.size(1))
     found = (is_eos[:, :k] & (scores[:, :k] > float("-inf"))).nonzero().tolist()
     for b, rank in found:
+        key = (int(beam.keys[b, int(parents[b, rank])]) * HASH_BASE + EOS) % HASH_MOD
+        if key in beam.finished_keys[b]:
+            continue
+        beam.finished_keys[b].add(key)
         raw = scores[b, rank].item()
         length = beam.n_prefix + step + 1
         beam.finished[b].append((raw / length_penalty(length, alpha), raw, step, int(parents[b, rank])))
@@ -546,7 +561,9 @@ def beam_search(model: Seq2Seq, src, src_len, cfg: DecodeConfig, prefix=None, ke
         prefix_logp = torch.stack(begin.records.logprobs, 1).sum(1).view(batch, k)[:, 0]
     scores = torch.full((batch, k), float("-inf"), device=src.device)
     scores[:, ::k // cfg.beam_groups] = prefix_logp.unsqueeze(1)  # each group starts from one live slot
-    beam = _Beam(k, scores, finished=[[] for _ in range(batch)], trees=[[] for _ in range(batch)], n_prefix=n_prefix)
+    beam = _Beam(k, scores, finished=[[] for _ in range(batch)], trees=[[] for _ in range(batch)], n_prefix=n_prefix,
+                 keys=torch.zeros(batch, k, dtype=torch.long, device=src.device),
+                 finished_keys=[set() for _ in range(batch)])
     state, prev, done = begin.state, begin.prev, [False] * batch
     enc, active, history = begin.enc, None, _history(begin)  # active: the sentences still searched (None: all)
     for step in range(cfg.max_len - n_prefix):

@@ -164,3 +164,14 @@ def test_min_len_fixes_the_output_length(reverse_model, strategy):
             assert len(hyp.tokens) == 9 and EOS not in hyp.tokens
     free = decode(reverse_model, batch.src, batch.src_len, DecodeConfig(strategy=strategy, max_len=9, seed=1))
     assert any(len(r.hypotheses[0].tokens) < 9 for r in free)  # without it, the model ends sooner
+
+
+@pytest.mark.parametrize("penalty", [0.0, 1.0])
+def test_diverse_beam_returns_distinct_hypotheses(reverse_model, penalty):
+    """Groups that make the same choices (penalty 0, or the shared first step) must not fill the n-best list with
+    copies of one hypothesis (e.g. the empty one every group can finish at step 1)."""
+    batch = _batch(6, 12)
+    cfg = DecodeConfig(strategy="beam", beam_size=6, n_best=6, beam_groups=3, diversity_penalty=penalty, max_len=12)
+    for result in decode(reverse_model, batch.src, batch.src_len, cfg):
+        tokens = [tuple(h.tokens) for h in result.hypotheses]
+        assert len(tokens) == len(set(tokens)) == 6

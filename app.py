@@ -2,7 +2,8 @@
 
 Importing torch and gradio and building the page take about 10 s of CPU on a small machine (far longer when it is
 busy), so the port answers at once with a small "starting" page (stdlib only; status 503 with Retry-After, so that tools
-waiting for a 200 wait for the app; browsers show it and reload it every 2 s) until the app takes the port over; the shipped models then load in the background while the app already serves."""
+waiting for a 200 wait for the app; browsers show it and reload it every 2 s) until the app takes the port over;
+the shipped models then load in the background while the app already serves."""
 from __future__ import annotations
 
 import logging

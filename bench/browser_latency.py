@@ -52,7 +52,8 @@ MEASURE = """async ([button, plots]) => {
     const check = () => {
       const now = performance.now(), box = document.querySelector('#translation textarea');
       if (text === null && box && box.value.trim().length > 0) text = now - t0;
-      if (drawn === null && plots.every(p => document.querySelector(p + ' .js-plotly-plot .main-svg'))) drawn = now - t0;
+      const all = plots.every(p => document.querySelector(p + ' .js-plotly-plot .main-svg'));
+      if (drawn === null && all) drawn = now - t0;
       if ((text !== null && drawn !== null) || now - t0 > 120000) resolve({text, plots: drawn});
       else requestAnimationFrame(check);
     };

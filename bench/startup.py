@@ -2,7 +2,8 @@
 
 Starts the app on a free port, polls GET / every 50 ms (telling app.py's starting page from the Gradio page), and
 reads the app's "preloaded N shipped models in X s" log line; also measures the CPU seconds of importing and building
-the page (the wall time an idle machine would need before Gradio itself answers). Repeats --runs times; writes bench/results/<date>-startup-<cpu>.json and prints a summary.
+the page (the wall time an idle machine would need before Gradio itself answers). Repeats --runs times; writes
+bench/results/<date>-startup-<cpu>.json and prints a summary.
 
     python bench/startup.py [--runs 3] [--timeout 120]
 """

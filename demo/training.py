@@ -363,7 +363,8 @@ class Live:
                 f"<p><b>{pct}%</b> {detail}<br>{self.message}</p>")
 
     def figure(self):
-        return plots.loss_curve(self.steps, self.train, self.valid_steps, self.valid, message("tr_loss_title", self.lang))
+        title = message("tr_loss_title", self.lang)
+        return plots.loss_curve(self.steps, self.train, self.valid_steps, self.valid, title)
 
 
 def _col(key: str, lang: str, **values) -> str:

@@ -16,7 +16,6 @@ to or shows (LESSON.md, DESIGN.md, screenshot.png). Not tests/, bench/, scripts/
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 

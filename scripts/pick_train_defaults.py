@@ -15,7 +15,8 @@ says no setting passes). Writes bench/results/<date>-train-defaults.json and pri
 
     python scripts/pick_train_defaults.py [--models zh-en-classic,zh-en-attention] [--lrs 0.001,0.002,0.005]
         [--epochs 3,5,8]
-    python scripts/pick_train_defaults.py --from-rows A.json[,B.json] --out OUT.json  # merge, re-apply the criterion to measured rows
+    python scripts/pick_train_defaults.py --from-rows A.json[,B.json] --out OUT.json
+        # merge measured rows (runs made in parallel) and re-apply the criterion
 """
 from __future__ import annotations
 
@@ -34,7 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from demo import models, training  # noqa: E402
-from s2s.data import encode_pairs, parse_pairs, split_pairs  # noqa: E402
+from s2s.data import encode_pairs, parse_pairs  # noqa: E402
 from s2s.evaluate import corpus_scores  # noqa: E402
 from s2s.train import Trainer  # noqa: E402
 from s2s.translator import Translator  # noqa: E402
@@ -76,7 +77,8 @@ def run(model: str, lr: float, epochs: list[int], kitchen_train, kitchen_valid, 
         ckpt.model.eval()
         row = {"model": model, "lr": lr, "epochs": e.epoch,
                "train_seconds": round(began_cpu - cpu_start - eval_cpu, 1),
-               "wall_seconds": round(e.elapsed - eval_wall, 1), "updates": e.step, "bleu_before": before, "bleu_after": bleu(ckpt, kitchen_valid),
+               "wall_seconds": round(e.elapsed - eval_wall, 1), "updates": e.step, "bleu_before": before,
+               "bleu_after": bleu(ckpt, kitchen_valid),
                "tatoeba_bleu_before": forget_before, "tatoeba_bleu_after": bleu(ckpt, tatoeba)}
         rows.append(row)
         print(json.dumps(row), flush=True)
@@ -97,7 +99,8 @@ def choose(rows: list[dict]) -> dict | None:
 
 def criterion() -> dict:
     return {"time_budget_cpu_s": TIME_BUDGET, "tie_bleu": TIE_BLEU, "min_gain_bleu": MIN_GAIN,
-            "rule": "highest kitchen held-out BLEU after training among settings that train in <= time budget (CPU seconds of one thread) and "
+            "rule": "highest kitchen held-out BLEU after training among settings that train in <= time budget "
+                    "(CPU seconds of one thread) and "
                     "gain >= min gain; within tie_bleu of the best, the fastest"}
 
 
@@ -114,8 +117,8 @@ def main() -> None:
         report = {**parts[0], "rows": [r for part in parts for r in part["rows"]],
                   "load_average_end": parts[-1]["load_average_end"], "seconds": max(p["seconds"] for p in parts)}
         report["chosen"], report["criterion"] = choose(report["rows"]), criterion()
-        Path(args.out or args.from_rows.split(",")[0]).write_text(json.dumps(report, indent=1, ensure_ascii=False) + "\n",
-                                                    encoding="utf-8")
+        out = Path(args.out or args.from_rows.split(",")[0])
+        out.write_text(json.dumps(report, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
         print("chosen:", json.dumps(report["chosen"]))
         return
     torch.set_num_threads(training.TRAIN_THREADS)  # as in the app (app.py)
@@ -139,7 +142,8 @@ def main() -> None:
     print(f"{'model':<16} {'lr':>6} {'ep':>3} {'s':>6} {'BLEU':>13} {'Tatoeba':>13}")
     for r in rows:
         print(f"{r['model']:<16} {r['lr']:>6} {r['epochs']:>3} {r['train_seconds']:>6} "
-              f"{r['bleu_before']:>5} -> {r['bleu_after']:<5} {r['tatoeba_bleu_before']:>5} -> {r['tatoeba_bleu_after']}")
+              f"{r['bleu_before']:>5} -> {r['bleu_after']:<5} "
+              f"{r['tatoeba_bleu_before']:>5} -> {r['tatoeba_bleu_after']}")
     print("chosen:", json.dumps(chosen), "->", out)
 
 

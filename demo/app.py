@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import gradio as gr
 
-from . import limits, models, session_files
+import logging
+
+from . import handlers, limits, models, session_files, share
 from .errors import friendly
 from .handlers import empty_table
 from .i18n import I18N, t
@@ -71,6 +73,26 @@ def refresh_pickers(session_models: dict | None, model: str | None, model_a: str
             keep(base_model))
 
 
+def open_link(request: gr.Request):
+    """A share link (demo/share.py): select its tab and set the Translate tab's controls it names; the events
+    chained after this one translate (and force the what-if word) when the link carries a sentence."""
+    params = {k: v for k, v in dict(getattr(request, "query_params", None) or {}).items() if k != "lang"}
+    state, ignored = share.from_query(params, models.model_choices())
+    if ignored:
+        logging.getLogger(__name__).info("share link: ignored %s", ignored)
+    named = {share.BY_KEY[k] for k in params if k in share.BY_KEY and k not in ignored}
+    tab = gr.Tabs(selected=state["tab"]) if "tab" in named else gr.skip()
+    return [tab] + [gr.update(value=state[name]) if name in named else gr.skip() for name in translate.SHARED]
+
+
+@friendly
+def linked_whatif(text, model, step, token, memory, session_models, word):
+    """After a shared link's translation: force its word at its step (nothing when the link has none)."""
+    if not word or not step or not memory:
+        return [gr.skip()] * 3
+    return handlers.whatif(text, model, step, None, memory, session_models, word)
+
+
 def build_demo() -> gr.Blocks:
     with gr.Blocks(title="Seq2Seq Playground", delete_cache=CACHE_SWEEP) as demo:
         # {name: checkpoint path} of the models trained in this browser session; files go when the session does
@@ -79,7 +101,7 @@ def build_demo() -> gr.Blocks:
         with gr.Row():
             gr.Markdown(t("title"))
             gr.HTML(LANG_SWITCH, elem_id="lang_switch")
-        with gr.Tabs():
+        with gr.Tabs() as tabs:
             with gr.Tab(t("tab_translate"), id="translate"):
                 tr = translate.build(session_models)
             with gr.Tab(t("tab_exposure"), id="exposure"):
@@ -95,7 +117,13 @@ def build_demo() -> gr.Blocks:
         pickers = [tr.model, tr.model_a, tr.model_b, ex.model, ex.curve_models, tn.base_model]
         session_models.change(refresh_pickers, [session_models, *pickers], pickers, api_name="refresh_session_models",
                               queue=False)
-        demo.load(refresh_pickers, [session_models, *pickers], pickers, api_name="refresh_models", queue=False)
+        controls = [tr.controls[name] for name in translate.SHARED]
+        demo.load(refresh_pickers, [session_models, *pickers], pickers, api_name="refresh_models", queue=False).then(
+            friendly(open_link), None, [tabs, *controls], api_name="open_link", queue=False).then(
+            translate._retranslate, tr.inputs, tr.outputs, api_name="open_link_translate",
+            concurrency_id=translate.DECODE).then(
+            linked_whatif, tr.whatif_inputs, tr.whatif_outputs, api_name="open_link_whatif",
+            concurrency_id=translate.DECODE)
         tables = tr.tables + ex.tables
         demo.load(friendly(lambda: [empty_table(*keys) for _, keys in tables] + [exposure.example_headers()]), None,
                   [table for table, _ in tables] + [ex.examples], api_name="localize", queue=False)

@@ -1,6 +1,7 @@
 """Shared fixtures: tiny seeded models, trained for seconds through the real training loop."""
 from __future__ import annotations
 
+import os
 import random
 
 import pytest
@@ -69,6 +70,22 @@ def toy_checkpoint(tmp_path_factory):
     ckpt.model.eval()
     checkpoint.save(path, ckpt)
     return path
+
+
+@pytest.fixture(scope="module")
+def ckpt_dir(tmp_path_factory):
+    """Tiny zh-en checkpoints (tests/ui_fixtures.py) as the app's shipped models, for one test module."""
+    from ui_fixtures import make_tiny_checkpoints
+
+    folder = tmp_path_factory.mktemp("ckpts")
+    make_tiny_checkpoints(folder)
+    old = os.environ.get("S2S_CHECKPOINTS_DIR")
+    os.environ["S2S_CHECKPOINTS_DIR"] = str(folder)
+    yield folder
+    if old is None:
+        os.environ.pop("S2S_CHECKPOINTS_DIR", None)
+    else:
+        os.environ["S2S_CHECKPOINTS_DIR"] = old
 
 
 @pytest.fixture(scope="session")

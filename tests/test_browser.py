@@ -513,3 +513,36 @@ def test_odd_input_gets_a_hint(page):
     page.fill("#source textarea", "I love you very much.")
     translate(page)
     wait_text(page, "#notice", "Latin letters")
+
+
+@pytest.mark.parametrize("strategy", ["beam", "sampling"])
+def test_a_shared_link_restores_the_same_results(browser, server, page, strategy):
+    """Translate with non-default settings, take the Share link, open it in a fresh browser context: the same
+    sentence, settings, translation and n-best table appear without touching anything."""
+    page.fill("#source textarea", "我爱你。")
+    pick_radio(page, "#strategy", strategy)
+    if strategy == "beam":
+        set_number(page, "#beam_size", 4)
+        set_number(page, "#n_best", 3)
+    else:
+        set_number(page, "#temperature", 1.7)
+        set_number(page, "#seed", 12345)
+    text = translate(page)
+    if strategy == "beam":
+        wait_rows(page, "#nbest", 3)
+    rows = table_rows(page, "#nbest")
+    table = page.locator("#nbest [role=grid]").text_content()
+    page.click("#share")
+    url = wait_value(page, "#share_url")
+    assert url.startswith(server.rstrip("/")) and "text=" in url
+    ctx = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="en-US")
+    try:
+        other = ctx.new_page()
+        other.set_default_timeout(SLOW)
+        other.goto(url)
+        assert wait_value(other, "#translation") == text
+        assert value(other, "#source") == "我爱你。"
+        wait_rows(other, "#nbest", rows)
+        assert other.locator("#nbest [role=grid]").text_content() == table
+    finally:
+        ctx.close()

@@ -13,22 +13,8 @@ import plotly.graph_objects as go
 import pytest
 import torch
 
-from ui_fixtures import make_tiny_checkpoints
 
 torch.set_num_threads(1)
-
-
-@pytest.fixture(scope="module")
-def ckpt_dir(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("ckpts")
-    make_tiny_checkpoints(folder)
-    old = os.environ.get("S2S_CHECKPOINTS_DIR")
-    os.environ["S2S_CHECKPOINTS_DIR"] = str(folder)
-    yield folder
-    if old is None:
-        os.environ.pop("S2S_CHECKPOINTS_DIR", None)
-    else:
-        os.environ["S2S_CHECKPOINTS_DIR"] = old
 
 
 @pytest.fixture(scope="module")
@@ -392,7 +378,7 @@ def test_stop_halfway_leaves_a_usable_model(ckpt_dir):
 
     outputs = _run_training("s-stop", stop_after=3, epochs=20, time_limit=120)
     status, loss, _, _, session_models, download = outputs[-1]
-    assert "stopped" in status and "100%" in status
+    assert "stopped" in status and "100%" not in status  # the bar stays where the run stopped
     steps = int(status.split("after ")[1].split(" updates")[0])
     assert 0 < steps < 20 * 11  # stopped halfway: some updates, far from 20 epochs
     (name, path), = session_models.items()
@@ -497,31 +483,6 @@ def test_no_checkpoints_gives_a_clear_message(tmp_path, monkeypatch):
     build_demo()  # the page still builds
     with pytest.raises(gr.Error, match="No model found"):
         handlers.translate("我爱你。", None)
-
-
-def test_weights_come_back_when_training_runs_elsewhere(ckpt_dir, monkeypatch):
-    """On ZeroGPU the trainer runs in another process: no live events reach us, only the returned weights."""
-    from demo import handlers, training
-
-    trained = {}
-
-    def remote_fit(trainer, train, valid, on_event, should_stop):
-        trainer.fit(train, valid, lambda e: None, should_stop)  # events are lost on the way
-        trained.update({k: v.detach().clone() for k, v in trainer.model.state_dict().items()})
-        with torch.no_grad():  # the "local" copy keeps other weights, as it would across processes
-            for p in trainer.model.parameters():
-                p.zero_()
-        return trained
-
-    monkeypatch.setattr(training, "_fit", remote_fit)
-    status, *_, session_models, path = _run_training("s-remote", None, epochs=1)[-1]
-    assert "Finished (finished)" in status
-    from s2s import checkpoint
-
-    saved = checkpoint.load(path).model.state_dict()
-    name = next(iter(trained))
-    assert torch.allclose(saved[name], trained[name].float(), atol=1e-2)  # saved in half precision
-    assert handlers.translate("把洋葱切成小丁。", next(iter(session_models)), session_models=session_models)[0] is not None
 
 
 def test_session_files_removed_when_the_session_ends(tmp_path, ckpt_dir):

@@ -3,7 +3,6 @@ curse chart reads a shipped checkpoint's cache and measures any other model live
 from __future__ import annotations
 
 import json
-import os
 import shutil
 
 import gradio as gr
@@ -11,23 +10,9 @@ import pytest
 import sacrebleu
 import torch
 
-from ui_fixtures import make_tiny_checkpoints
 
 torch.set_num_threads(1)
 SOURCE = "我爱你。"
-
-
-@pytest.fixture(scope="module")
-def ckpt_dir(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("ckpts")
-    make_tiny_checkpoints(folder)
-    old = os.environ.get("S2S_CHECKPOINTS_DIR")
-    os.environ["S2S_CHECKPOINTS_DIR"] = str(folder)
-    yield folder
-    if old is None:
-        os.environ.pop("S2S_CHECKPOINTS_DIR", None)
-    else:
-        os.environ["S2S_CHECKPOINTS_DIR"] = old
 
 
 @pytest.fixture(scope="module")

@@ -52,3 +52,33 @@ def test_unknown_keys_are_ignored_and_groups_must_divide_k():
     state, ignored = from_query({"utm_source": "x", "k": "5", "groups": "2", "strategy": "beam"}, MODELS)
     assert ignored == ["utm_source", "groups"]
     assert state["beam_size"] == 5 and state["beam_groups"] == 1
+
+
+def test_open_link_sets_only_the_named_controls(ckpt_dir):
+    from types import SimpleNamespace
+
+    import gradio as gr
+
+    from demo.app import open_link
+    from demo.tabs.translate import SHARED
+
+    request = SimpleNamespace(query_params={"text": "我爱你。", "strategy": "beam", "k": "3", "model": "nope",
+                                            "tab": "translate", "lang": "zh"})
+    tab, *updates = open_link(request)
+    assert isinstance(tab, gr.Tabs)
+    values = {name: u for name, u in zip(SHARED, updates)}
+    assert values["text"]["value"] == "我爱你。" and values["strategy"]["value"] == "beam"
+    assert values["beam_size"]["value"] == 3
+    skipped = [name for name, u in values.items() if not isinstance(u, dict) or "value" not in u]
+    assert "model" in skipped and "temperature" in skipped  # an unknown model and unnamed fields stay as they are
+
+
+def test_share_query_of_the_controls():
+    from urllib.parse import parse_qsl
+
+    from demo.tabs.translate import SHARED, share_query
+
+    defaults = {name: FIELDS[name].default for name in SHARED}
+    values = {**defaults, "text": "a b", "model": "zh-en-classic", "strategy": "sample", "seed": 7.0, "temperature": 1.5}
+    query = dict(parse_qsl(share_query(*[values[name] for name in SHARED])))
+    assert query == {"text": "a b", "model": "zh-en-classic", "strategy": "sample", "seed": "7", "t": "1.5"}

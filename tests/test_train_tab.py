@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import pickle
 import re
 from pathlib import Path
@@ -13,23 +12,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from ui_fixtures import make_tiny_checkpoints
 
 torch.set_num_threads(1)
 ROOT = Path(__file__).resolve().parent.parent
-
-
-@pytest.fixture(scope="module")
-def ckpt_dir(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("ckpts")
-    make_tiny_checkpoints(folder)
-    old = os.environ.get("S2S_CHECKPOINTS_DIR")
-    os.environ["S2S_CHECKPOINTS_DIR"] = str(folder)
-    yield folder
-    if old is None:
-        os.environ.pop("S2S_CHECKPOINTS_DIR", None)
-    else:
-        os.environ["S2S_CHECKPOINTS_DIR"] = old
 
 
 def _run(session: str, stop_after: int | None = None, **kw):

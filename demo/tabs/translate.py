@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 
 import gradio as gr
 
-from .. import handlers, models
+from .. import handlers, models, share
 from ..errors import friendly, message
 from ..i18n import t
 
@@ -24,6 +24,27 @@ class TranslateTab:
     model_b: gr.Dropdown
     source: gr.Textbox
     tables: list = field(default_factory=list)  # result tables whose headers are written in the page's language
+    controls: dict = field(default_factory=dict)  # share-link field name -> its control (demo/share.py FIELDS)
+    inputs: list = field(default_factory=list)  # of handlers.translate
+    outputs: list = field(default_factory=list)  # of handlers.translate
+    whatif_inputs: list = field(default_factory=list)
+    whatif_outputs: list = field(default_factory=list)
+
+
+@friendly
+def share_query(*values) -> str:
+    """The query string of the Translate tab's current inputs (the page adds its address and language)."""
+    return share.to_query(dict(zip(SHARED, values)))
+
+
+SHARED = ("text", "model", "strategy", "beam_size", "temperature", "n_best", "length_penalty", "top_k", "top_p",
+          "seed", "min_p", "repetition_penalty", "no_repeat_ngram", "beam_groups", "diversity_penalty", "force_step",
+          "force_word")
+SHARE_URL_JS = """(q) => {
+  let lang = null; try { lang = localStorage.getItem("s2s_lang"); } catch (e) {}
+  const query = [q, lang ? "lang=" + lang : ""].filter(Boolean).join("&");
+  return location.origin + location.pathname + (query ? "?" + query : "");
+}"""
 
 
 def _strategy_visibility(strategy: str):
@@ -96,6 +117,10 @@ def build(session_models: gr.State) -> TranslateTab:
                 diversity = gr.Slider(0.0, 5.0, value=0.0, step=0.1, label=t("diversity_penalty"),
                                       info=t("diversity_penalty_info"), elem_id="diversity_penalty")
             go = gr.Button(t("translate"), variant="primary", elem_id="translate")
+            with gr.Row():
+                share_go = gr.Button(t("share"), size="sm", scale=0, min_width=140, elem_id="share")
+                share_url = gr.Textbox(label=t("share_link"), info=t("share_help"), interactive=False,
+                                       buttons=["copy"], elem_id="share_url", scale=3)
         with gr.Column(scale=3):
             translation = gr.Textbox(label=t("translation"), interactive=False, elem_id="translation")
             notice = gr.Markdown(elem_id="notice")
@@ -169,9 +194,15 @@ def build(session_models: gr.State) -> TranslateTab:
                             concurrency_id=DECODE, validator=_need_text)
     bleu_go.click(friendly(handlers.bleu_by_length), [model_a, model_b, session_models], bleu_plot,
                   api_name="bleu_by_length", concurrency_id=HEAVY, concurrency_limit=1)
+    shared = [source, model, strategy, beam_size, temperature, n_best, length_penalty, top_k, top_p, seed, min_p,
+              repetition, no_repeat, groups, diversity, step, word]
+    share_go.click(share_query, shared, share_url, api_name="share_link", queue=False).then(
+        None, share_url, share_url, js=SHARE_URL_JS, queue=False)
     tables = [(nbest, handlers.NBEST_COLUMNS), (samples, handlers.SAMPLE_COLUMNS),
               (compare_table, handlers.COMPARE_COLUMNS)]
-    return TranslateTab(model, model_a, model_b, source, tables)
+    return TranslateTab(model, model_a, model_b, source, tables, dict(zip(SHARED, shared)), inputs, outputs,
+                        [source, model, step, token, memory, session_models, word],
+                        [whatif_text, whatif_notice, whatif_plot])
 
 
 def _pick(choices: list[str], wanted: str, fallback: int) -> str | None:

@@ -7,6 +7,7 @@ import json
 import math
 import threading
 from collections import Counter, OrderedDict
+from dataclasses import dataclass
 from pathlib import Path
 
 import gradio as gr
@@ -252,6 +253,37 @@ def translate(text: str, model: str, strategy: str = "greedy", beam_size: float 
               no_repeat_ngram: float = 0, beam_groups: float = 1, diversity_penalty: float = 0.0,
               session_models: dict | None = None):
     """-> translation, notice (markdown), n-best table, step heatmap, attention heatmap, beam tree, what-if memory."""
+    decoded = decode_translation(text, model, strategy, beam_size, temperature, n_best, length_penalty, top_k, top_p,
+                                 seed, min_p, repetition_penalty, no_repeat_ngram, beam_groups, diversity_penalty,
+                                 session_models)
+    text, notice, table, memory = text_outputs(decoded)
+    return (text, notice, table, *figure_outputs(decoded), memory)
+
+
+def translate_stream(*args):
+    """The Translate button: the same outputs as `translate`, the text, notice and n-best table first (a learner reads
+    them while the figures are built and drawn), then the three figures."""
+    decoded = decode_translation(*args)
+    text, notice, table, memory = text_outputs(decoded)
+    yield text, notice, table, gr.skip(), gr.skip(), gr.skip(), memory
+    yield (text, notice, table, *figure_outputs(decoded), memory)
+
+
+@dataclass
+class Decoded:
+    translator: Translator
+    tr: Translation
+    strategy: str
+    clean: str
+    notes: list
+    memory: dict
+
+
+def decode_translation(text: str, model: str, strategy: str = "greedy", beam_size: float = 5,
+                       temperature: float = 1.0, n_best: float = 3, length_penalty: float = 1.0, top_k: float = 0,
+                       top_p: float = 1.0, seed: float | None = 0, min_p: float = 0.0,
+                       repetition_penalty: float = 1.0, no_repeat_ngram: float = 0, beam_groups: float = 1,
+                       diversity_penalty: float = 0.0, session_models: dict | None = None) -> Decoded:
     clean = clean_text(text)
     translator = get_model(model, session_models)
     cfg = decode_config(strategy, beam_size, temperature, n_best, length_penalty, top_k, top_p, seed, min_p,
@@ -265,10 +297,20 @@ def translate(text: str, model: str, strategy: str = "greedy", beam_size: float 
     memory = {"text": clean, "model": model, "tokens": best.tokens,
               "top": [[list(s.top_ids), [round(p, 4) for p in s.top_probs]] for s in best.steps],
               "pieces": {str(t): translator.piece(t) for s in best.steps for t in s.top_ids}}
-    strategy_name = L(f"strategy_{cfg.strategy}")
-    return (tr.text, "\n\n".join(notes), hypothesis_table(translator, tr.result, tr.texts),
-            step_figure(translator, best.steps, L("title_steps", strategy=strategy_name)),
-            attention_figure(translator, tr), beam_tree_figure(translator, tr.result), memory)
+    return Decoded(translator, tr, cfg.strategy, clean, notes, memory)
+
+
+def text_outputs(d: Decoded) -> tuple:
+    """(translation, notice, n-best table, what-if memory)."""
+    return (d.tr.text, "\n\n".join(d.notes), hypothesis_table(d.translator, d.tr.result, d.tr.texts), d.memory)
+
+
+def figure_outputs(d: Decoded) -> tuple:
+    """(step heatmap, attention heatmap, beam tree)."""
+    best = d.tr.result.hypotheses[0]
+    title = L("title_steps", strategy=L(f"strategy_{d.strategy}"))
+    return (step_figure(d.translator, best.steps, title), attention_figure(d.translator, d.tr),
+            beam_tree_figure(d.translator, d.tr.result))
 
 
 def draw_samples(text: str, model: str, temperature: float = 1.0, top_k: float = 0, top_p: float = 1.0,

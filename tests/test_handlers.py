@@ -621,3 +621,14 @@ def test_training_saves_into_an_unguessable_folder_and_registers_the_model(ckpt_
     assert str(path) in session_files.tracked()
     session_files.end_session("s-files")
     assert not path.exists()
+
+
+def test_the_translate_button_sends_the_text_before_the_figures(ckpt_dir):
+    from demo import handlers
+
+    args = ("我爱你。", "zh-en-attention", "beam", 3, 1.0, 3)
+    first, last = list(handlers.translate_stream(*args))
+    whole = handlers.translate(*args)
+    assert first[0] == last[0] == whole[0] and first[6] == whole[6]
+    assert all(isinstance(x, type(gr.skip())) for x in first[3:6])  # no figure yet in the first message
+    assert [type(x) for x in last[3:6]] == [type(x) for x in whole[3:6]] and last[3] is not None

@@ -174,7 +174,7 @@ def build(session_models: gr.State) -> TranslateTab:
               min_p, repetition, no_repeat, groups, diversity, session_models]
     outputs = [translation, notice, nbest, step_plot, attention_plot, tree_plot, memory]
     for trigger, name in ((go.click, "translate"), (source.submit, "translate_submit")):
-        event = trigger(friendly(handlers.translate), inputs, outputs, api_name=name, concurrency_id=DECODE,
+        event = trigger(friendly(handlers.translate_stream), inputs, outputs, api_name=name, concurrency_id=DECODE,
                         validator=_need_text)
         event.then(friendly(_step_range), memory, step, api_name=f"{name}_whatif_steps", queue=False).then(
             friendly(handlers.whatif_tokens), [memory, step], token, api_name=f"{name}_whatif_tokens", queue=False)

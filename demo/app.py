@@ -20,6 +20,9 @@ CSS = """
 /* toasts sit bottom-left, away from the output column's tables */
 .toast-wrap {top: auto !important; bottom: 1rem !important; right: auto !important; left: 1rem !important;
              max-width: min(26rem, 90vw);}
+/* the Plotly warm-up figure (demo/tabs/translate.py): rendered, invisible, no room taken */
+#plotly_warmup {position: absolute !important; width: 1px !important; height: 1px !important; overflow: hidden;
+                opacity: 0; pointer-events: none;}
 /* plots wider than their panel (long sentences; phones) scroll sideways inside it */
 .s2s-plot {overflow-x: auto;}
 @media (max-width: 760px) {

@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import gradio as gr
+import plotly.graph_objects as pgo
 
 from .. import handlers, models, share
 from ..errors import friendly, message
@@ -127,6 +128,9 @@ def build(session_models: gr.State) -> TranslateTab:
             nbest = _table(handlers.NBEST_COLUMNS, "nbest", t("nbest_table"), ["60px", "76px", "84px", "50%", "30%"])
             samples_md = gr.Markdown(elem_id="samples_summary")
             samples = _table(handlers.SAMPLE_COLUMNS, "samples", t("samples_table"), ["64px", "84px", "70%"])
+    # an empty figure drawn with the page makes the browser load Plotly's JavaScript before the first translation
+    # (a new visitor's first figures otherwise wait for it); it takes no room (demo/app.py CSS #plotly_warmup)
+    gr.Plot(pgo.Figure(), elem_id="plotly_warmup", show_label=False, container=False)
     step_plot = gr.Plot(label=t("step_plot"), elem_id="step_plot", elem_classes="s2s-plot")
     tree_plot = gr.Plot(label=t("tree_plot"), elem_id="tree_plot", elem_classes="s2s-plot")
     attention_plot = gr.Plot(label=t("attention_plot"), elem_id="attention_plot", elem_classes="s2s-plot")

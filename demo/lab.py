@@ -16,9 +16,9 @@ import pandas as pd
 import plotly.graph_objects as go
 import sacrebleu
 from plotly.subplots import make_subplots
-from sacrebleu.tokenizers.tokenizer_13a import Tokenizer13a
 
 from s2s.config import DecodeConfig
+from s2s.evaluate import length_stats, spread, tokens_13a
 from s2s.translator import Translator
 
 from . import cache, handlers, models, plots
@@ -30,7 +30,6 @@ LIVE_PAIRS = 50  # held-out pairs of a live measurement
 LIVE_MAX_BEAM = 20  # widest beam measured live (K = 50 on a CPU takes too long for a page)
 CURSE_COLUMNS = ("k", "alpha", "bleu", "ratio", "too_short", "empty")
 LINE_COLOURS = {0.0: "#d62728", 1.0: "#1f77b4"}  # raw: red, length-normalised: blue
-_tok = Tokenizer13a()
 
 
 # ---------------------------------------------------------------- the beam search curse
@@ -44,29 +43,12 @@ class Curse:
     split: str  # where the sentences came from
 
 
-def words(text: str) -> int:
-    return len(_tok(text).split())
-
-
-def too_short(hyp: str, ref: str) -> bool:
-    """Empty, or fewer than half the reference's 13a tokens (scripts/beam_curse.py's definition)."""
-    return not hyp.strip() or words(hyp) < 0.5 * words(ref)
-
-
-def spread(items: list, n: int) -> list:
-    """n items evenly spaced through `items` (all of them when there are no more than n), in order."""
-    return list(items) if len(items) <= n else [items[i * len(items) // n] for i in range(n)]
-
-
 def measure(translator: Translator, sources: list[str], refs: list[str], k: int, alpha: float) -> dict:
     """One row of the curve: beam search K with length penalty alpha over the pairs, text only."""
     cfg = DecodeConfig(strategy="beam", beam_size=k, length_penalty=alpha, record_top=0)
     hyps = [t.text for t in translator.translate(sources, cfg, batch_size=max(1, 512 // k))]
-    hyp_len, ref_len = sum(words(h) for h in hyps), sum(words(r) for r in refs)
     return {"beam_size": k, "length_penalty": alpha, "bleu": sacrebleu.corpus_bleu(hyps, [refs]).score,
-            "length_ratio": hyp_len / max(1, ref_len),
-            "too_short_share": sum(too_short(h, r) for h, r in zip(hyps, refs)) / len(hyps),
-            "empty_share": sum(not h.strip() for h in hyps) / len(hyps)}
+            **length_stats(hyps, refs)}
 
 
 def heldout_file(name: str) -> str:
@@ -182,7 +164,7 @@ def diversity_configs(k, groups, penalty, ngram, repetition, min_p, temperature,
 
 def vocabulary(texts: list[str]) -> set[str]:
     """The different words (13a tokens, lowercased) of a list of translations."""
-    return {w.lower() for text in texts for w in _tok(text).split()}
+    return {w.lower() for text in texts for w in tokens_13a(text)}
 
 
 def shown(text: str) -> str:

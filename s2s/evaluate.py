@@ -7,6 +7,7 @@ import re
 
 import sacrebleu
 import torch
+from sacrebleu.tokenizers.tokenizer_13a import Tokenizer13a
 
 from .config import DecodeConfig
 from .data import Example, bucketed_batches
@@ -23,6 +24,33 @@ def corpus_scores(hyps: list[str], refs: list[str]) -> dict:
 
 
 _WORDS = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff]|[^\s\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff]+")
+
+
+_13A = Tokenizer13a()
+
+
+def tokens_13a(text: str) -> list[str]:
+    """sacreBLEU's default (13a) tokens of a text."""
+    return _13A(text).split()
+
+
+def too_short(hyp: str, ref: str) -> bool:
+    """Empty, or fewer than half the reference's 13a tokens (the beam search curse's failure)."""
+    return not hyp.strip() or len(tokens_13a(hyp)) < 0.5 * len(tokens_13a(ref))
+
+
+def spread(items: list, n: int) -> list:
+    """n items evenly spaced through `items` (all of them when there are no more than n), in order."""
+    return list(items) if len(items) <= n else [items[i * len(items) // n] for i in range(n)]
+
+
+def length_stats(hyps: list[str], refs: list[str]) -> dict:
+    """Output length against the references (13a tokens), and the shares of empty and too-short outputs."""
+    hyp_len, ref_len = [len(tokens_13a(h)) for h in hyps], [len(tokens_13a(r)) for r in refs]
+    return {"length_ratio": sum(hyp_len) / max(1, sum(ref_len)), "mean_output_words": sum(hyp_len) / len(hyps),
+            "mean_reference_words": sum(ref_len) / len(refs),
+            "empty_share": sum(not h.strip() for h in hyps) / len(hyps),
+            "too_short_share": sum(too_short(h, r) for h, r in zip(hyps, refs)) / len(hyps)}
 
 
 def source_length(text: str) -> int:

@@ -24,13 +24,13 @@ from pathlib import Path
 
 import sacrebleu
 import torch
-from sacrebleu.tokenizers.tokenizer_13a import Tokenizer13a
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 from demo.cache import HASH_KEY, cache_path, file_sha256  # noqa: E402
 from s2s.config import DecodeConfig  # noqa: E402
+from s2s.evaluate import length_stats, spread  # noqa: E402
 from s2s.translator import Translator  # noqa: E402
 from select_examples import rounded, validation_pairs  # noqa: E402
 
@@ -38,29 +38,6 @@ BEAMS = (1, 2, 3, 5, 10, 20, 50)
 PENALTIES = (0.0, 1.0)
 SENTENCES = 300
 MAX_ROWS = 4096  # sentences x beams per batch, as the CLI caps it
-_tok = Tokenizer13a()
-
-
-def words(text: str) -> int:
-    return len(_tok(text).split())
-
-
-def too_short(hyp: str, ref: str) -> bool:
-    """Empty, or fewer than half the reference's 13a tokens."""
-    return not hyp.strip() or words(hyp) < 0.5 * words(ref)
-
-
-def spread(items: list, n: int) -> list:
-    """n items evenly spaced through `items` (all of them when there are no more than n), in order."""
-    return list(items) if len(items) <= n else [items[i * len(items) // n] for i in range(n)]
-
-
-def length_stats(hyps: list[str], refs: list[str]) -> dict:
-    hyp_len, ref_len = [words(h) for h in hyps], [words(r) for r in refs]
-    return {"length_ratio": sum(hyp_len) / sum(ref_len), "mean_output_words": sum(hyp_len) / len(hyps),
-            "mean_reference_words": sum(ref_len) / len(refs),
-            "empty_share": sum(not h.strip() for h in hyps) / len(hyps),
-            "too_short_share": sum(too_short(h, r) for h, r in zip(hyps, refs)) / len(hyps)}
 
 
 def run(translator: Translator, sources: list[str], refs: list[str], k: int, alpha: float) -> dict:

@@ -10,6 +10,8 @@ import pytest
 import sacrebleu
 import torch
 
+from s2s import evaluate
+
 
 torch.set_num_threads(1)
 SOURCE = "我爱你。"
@@ -96,7 +98,7 @@ def test_own_model_measured_live_on_held_out_pairs(lab, ckpt_dir, tmp_path):
     greedy = [t.text for t in translator.translate([s for s, _ in pairs], DecodeConfig(record_top=0))]
     refs = [r for _, r in pairs]
     assert curse.rows[0]["bleu"] == pytest.approx(sacrebleu.corpus_bleu(greedy, [refs]).score)  # beam 1 = greedy
-    assert curse.rows[0]["too_short_share"] == sum(lab.too_short(h, r) for h, r in zip(greedy, refs)) / 50
+    assert curse.rows[0]["too_short_share"] == sum(evaluate.too_short(h, r) for h, r in zip(greedy, refs)) / 50
 
 
 def test_lab_opens_with_the_sessions_models(ckpt_dir, tmp_path):

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from demo import cache
+from s2s import evaluate
 from s2s.decoding import Scored, length_penalty
 from s2s.translator import Translator
 
@@ -164,8 +165,8 @@ def test_curve_cuts_rare_positions_and_counts_sentences():
 # ---------------------------------------------------------------- beam curse lengths
 
 def test_too_short_and_length_stats():
-    assert curse.too_short("", "A man.") and curse.too_short("A", "A man is running .")
-    assert not curse.too_short("A man runs.", "A man is running.")
+    assert evaluate.too_short("", "A man.") and evaluate.too_short("A", "A man is running .")
+    assert not evaluate.too_short("A man runs.", "A man is running.")
     s = curse.length_stats(["", "A man runs ."], ["A dog .", "A man runs ."])
     assert s["empty_share"] == 0.5 and s["too_short_share"] == 0.5 and s["length_ratio"] == pytest.approx(4 / 7)
 
@@ -363,6 +364,6 @@ def test_beam_curse_caches_cover_the_grid():
 
 
 def test_spread_takes_evenly_spaced_items_in_order():
-    assert curse.spread(list(range(10)), 3) == [0, 3, 6]
-    assert curse.spread([1, 2], 5) == [1, 2]
-    assert len(curse.spread(list(range(1204)), 300)) == 300
+    assert evaluate.spread(list(range(10)), 3) == [0, 3, 6]
+    assert evaluate.spread([1, 2], 5) == [1, 2]
+    assert len(evaluate.spread(list(range(1204)), 300)) == 300

@@ -7,79 +7,29 @@ from __future__ import annotations
 
 import os
 import re
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
-from ui_fixtures import make_tiny_checkpoints
+from browser_harness import app_server, checkpoint_folder, chromium, wait_text
 
 playwright_api = pytest.importorskip("playwright.sync_api")
-ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = os.environ.get("S2S_CHROMIUM", "/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
 SLOW = 180_000  # ms: generous, this runs on loaded 2-core machines
 SHOTS = os.environ.get("S2S_SCREENSHOTS")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait_http(url: str, proc: subprocess.Popen, timeout: float = 180) -> None:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"app.py exited with {proc.returncode}")
-        try:
-            with urllib.request.urlopen(url, timeout=5) as r:
-                if r.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.5)
-    raise TimeoutError(f"{url} did not answer in {timeout}s")
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    folder = os.environ.get("S2S_BROWSER_CHECKPOINTS")
-    if not folder:
-        folder = str(tmp_path_factory.mktemp("ckpts"))
-        make_tiny_checkpoints(Path(folder))
-    port = _free_port()
-    env = {**os.environ, "S2S_CHECKPOINTS_DIR": folder, "PORT": str(port), "GRADIO_ANALYTICS_ENABLED": "False"}
-    env.pop("GRADIO_SERVER_PORT", None)
-    log = open(tmp_path_factory.mktemp("log") / "app.log", "w+")
-    proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        _wait_http(url, proc)
+    with app_server(checkpoint_folder(tmp_path_factory), tmp_path_factory, timeout=180) as url:
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.seek(0)
-        tail = log.read()[-3000:]
-        log.close()
-        print(tail)
 
 
 @pytest.fixture(scope="module")
 def browser():
-    with playwright_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+    with chromium(playwright_api) as b:
         yield b
-        b.close()
 
 
 @pytest.fixture
@@ -106,14 +56,6 @@ def wait_value(page, selector: str, previous: str | None = None) -> str:
         "([sel, prev]) => { const e = document.querySelector(sel + ' textarea');"
         " return e && e.value.length > 0 && e.value !== prev; }", arg=[selector, previous])
     return value(page, selector)
-
-
-def wait_text(page, selector: str, pattern: str) -> str:
-    """Wait until the element's text matches the regex `pattern`; returns the text."""
-    page.wait_for_function(
-        "([sel, pat]) => { const e = document.querySelector(sel); return e && new RegExp(pat).test(e.textContent); }",
-        arg=[selector, pattern])
-    return page.locator(selector).text_content()
 
 
 def plot_text(page, selector: str, pattern: str) -> str:

@@ -9,15 +9,12 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from test_lesson_browser import ARGS, CHROMIUM, ROOT, _free_port, _wait_http, wait_text
-from ui_fixtures import make_tiny_checkpoints
+from browser_harness import app_server, checkpoint_folder, chromium, wait_text
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 SLOW = 300_000  # ms: a loaded 2-core machine
@@ -46,37 +43,15 @@ def write_curse_cache(folder: Path, name: str) -> None:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    folder = OWN_CHECKPOINTS
-    if not folder:
-        folder = str(tmp_path_factory.mktemp("ckpts"))
-        make_tiny_checkpoints(Path(folder))
-        write_curse_cache(Path(folder), "zh-en-classic")
-    port = _free_port()
-    env = {**os.environ, "S2S_CHECKPOINTS_DIR": folder, "PORT": str(port), "GRADIO_ANALYTICS_ENABLED": "False"}
-    env.pop("GRADIO_SERVER_PORT", None)
-    log = open(tmp_path_factory.mktemp("log") / "app.log", "w+")
-    proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        _wait_http(url, proc)
+    folder = checkpoint_folder(tmp_path_factory, lambda path: write_curse_cache(path, "zh-en-classic"))
+    with app_server(folder, tmp_path_factory, timeout=300) as url:
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.seek(0)
-        print(log.read()[-3000:])
-        log.close()
 
 
 @pytest.fixture(scope="module")
 def browser():
-    with playwright_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+    with chromium(playwright_api) as b:
         yield b
-        b.close()
 
 
 def open_lab(browser, url: str, lang: str, width: int):

@@ -7,21 +7,14 @@ in both languages at 1280 px and 390 px."""
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-from ui_fixtures import make_tiny_checkpoints
+from browser_harness import app_server, checkpoint_folder, chromium, wait_text
 
 playwright_api = pytest.importorskip("playwright.sync_api")
-ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = os.environ.get("S2S_CHROMIUM", "/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
 SLOW = 300_000  # ms: a loaded 2-core machine; the fine-tune card trains once per server
 SHOTS = os.environ.get("S2S_SCREENSHOTS")
 VERDICT = {"en": r"(Right\.|Not this time\.)", "zh": r"(答对了。|这次没猜中。)"}
@@ -32,58 +25,16 @@ TITLE = {"en": ["1. The context vector", "2. Greedy is myopic", "3. Sampling and
 SHOT_CARDS = (2, 5)  # 1-based: the beam tree and the exposure curve
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait_http(url: str, proc: subprocess.Popen, timeout: float = 300) -> None:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"app.py exited with {proc.returncode}")
-        try:
-            with urllib.request.urlopen(url, timeout=5) as r:
-                if r.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.5)
-    raise TimeoutError(f"{url} did not answer in {timeout}s")
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    folder = os.environ.get("S2S_BROWSER_CHECKPOINTS")
-    if not folder:
-        folder = str(tmp_path_factory.mktemp("ckpts"))
-        make_tiny_checkpoints(Path(folder))
-    port = _free_port()
-    env = {**os.environ, "S2S_CHECKPOINTS_DIR": folder, "PORT": str(port), "GRADIO_ANALYTICS_ENABLED": "False"}
-    env.pop("GRADIO_SERVER_PORT", None)
-    log = open(tmp_path_factory.mktemp("log") / "app.log", "w+")
-    proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        _wait_http(url, proc)
+    with app_server(checkpoint_folder(tmp_path_factory), tmp_path_factory, timeout=300) as url:
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.seek(0)
-        print(log.read()[-3000:])
-        log.close()
 
 
 @pytest.fixture(scope="module")
 def browser():
-    with playwright_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+    with chromium(playwright_api) as b:
         yield b
-        b.close()
 
 
 def open_page(browser, url: str, lang: str, width: int = 1280):
@@ -92,13 +43,6 @@ def open_page(browser, url: str, lang: str, width: int = 1280):
     page.set_default_timeout(SLOW)
     page.goto(url)
     return ctx, page
-
-
-def wait_text(page, selector: str, pattern: str) -> str:
-    page.wait_for_function(
-        "([sel, pat]) => { const e = document.querySelector(sel); return e && new RegExp(pat).test(e.textContent); }",
-        arg=[selector, pattern])
-    return page.locator(selector).text_content()
 
 
 def wait_card(page, lang: str, n: int) -> None:

@@ -74,8 +74,8 @@ def to_query(state: Mapping[str, object]) -> str:
     pairs = []
     for name, f in FIELDS.items():
         value = state.get(name, f.default)
-        if value is None or value == f.default:
-            continue
+        if value is None or value == f.default or (name == "force_step" and not state.get("force_word")):
+            continue  # (a what-if step means nothing without the word to force there)
         if isinstance(value, float) and value == int(value) and f.default is not None and isinstance(f.default, int):
             value = int(value)
         pairs.append((f.key, _format(value)))

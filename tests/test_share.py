@@ -20,6 +20,8 @@ def _random_state(rng: random.Random) -> dict:
              "min_p": 0.05, "repetition_penalty": 1.5, "no_repeat_ngram": rng.randint(0, 5), "beam_groups": 2,
              "diversity_penalty": 0.7, "force_step": rng.randint(0, 5), "force_word": rng.choice(["", "bike"])}
     state["n_best"] = rng.randint(1, state["beam_size"])
+    if not state["force_word"]:
+        state["force_step"] = 0  # a step without a word to force is not part of a link
     return state
 
 
@@ -34,6 +36,8 @@ def test_a_state_round_trips(seed):
 def test_defaults_make_an_empty_link():
     assert to_query({name: f.default for name, f in FIELDS.items()}) == ""
     assert to_query({"text": "我爱你。", "beam_size": 5}) == "text=%E6%88%91%E7%88%B1%E4%BD%A0%E3%80%82"
+    assert to_query({"force_step": 2}) == ""  # the what-if slider's position alone is not shared
+    assert to_query({"force_step": 2, "force_word": "bike"}) == "fstep=2&fword=bike"
 
 
 @pytest.mark.parametrize("params,field", [

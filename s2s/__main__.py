@@ -26,6 +26,7 @@ from .data import CorpusError, decode_lines, encode_pairs, read_pairs, read_text
 from .evaluate import corpus_scores, scores_by_length
 from .tokenizer import EOS, Vocab, normalize
 from .train import Distributed, Event, NonFiniteLoss, Progress, Trainer, pick_device
+from .packed import PRECISIONS
 from .translator import Translator
 
 MAX_BATCH = 1024  # sentences per batch (train and translate)
@@ -101,6 +102,10 @@ def _add_decode_flags(p: argparse.ArgumentParser) -> None:
         help=f"sentences decoded together (1-{MAX_BATCH}; cut so that sentences x beam or samples <= "
              f"{MAX_DECODE_ROWS})")
     add("--device", default="cpu", choices=["auto", "cpu", "cuda"])
+    add("--precision", default="fp32", choices=list(PRECISIONS),
+        help="fp32: the checkpoint's weights; int8: every matrix product on int8 weights (CPU only; about 4 times "
+             "faster for one sentence, BLEU the same, but the output differs from fp32's on some sentences: README); "
+             "auto: int8 where the CPU has it")
     add("--min-p", type=real(lambda v: 0 <= v < 1, "in [0, 1)"), default=0.0,
         help="sampling: keep tokens with p >= min_p * p_max (0 = off)")
     add("--repetition-penalty", type=real(lambda v: 1 <= v <= 10, "in [1, 10]"), default=1.0,
@@ -566,7 +571,10 @@ def cmd_prepare(args) -> None:
 # ---------------------------------------------------------------- translate / evaluate
 
 def _translator(args) -> Translator:
-    return Translator.load(args.model, device=str(pick_device(args.device)))
+    device = str(pick_device(args.device))
+    if args.precision == "int8" and torch.device(device).type != "cpu":
+        raise UsageError(f"--precision int8 runs on the CPU only, not on {device}")
+    return Translator.load(args.model, device=device, precision=args.precision)
 
 
 class _Bar:

@@ -12,6 +12,7 @@ from . import checkpoint
 from .config import DecodeConfig
 from .data import collate, Example
 from .decoding import Result, Scored, decode, free_running, score_reference
+from .packed import for_decoding, resolve
 from .tokenizer import EOS, SOS, Vocab
 
 MAX_SRC_PIECES = 100  # longer inputs are cut (and the caller is told)
@@ -38,19 +39,23 @@ class Translation:
 
 
 class Translator:
-    def __init__(self, ckpt: checkpoint.Checkpoint, name: str = ""):
+    def __init__(self, ckpt: checkpoint.Checkpoint, name: str = "", precision: str = "fp32"):
+        """`precision`: "fp32" (the checkpoint's own weights), "int8" (CPU: every matrix product on int8 weights,
+        s2s/quantize.py) or "auto" (int8 on a CPU that has the kernels, else fp32). `ckpt.model` stays fp32."""
         self.ckpt = ckpt
-        self.model = ckpt.model.eval()
+        model = ckpt.model.eval()
+        self.device = next(model.parameters()).device
+        self.precision = resolve(precision, self.device)
+        self.model = for_decoding(model, self.precision)
         self.src_vocab: Vocab = ckpt.src_vocab
         self.tgt_vocab: Vocab = ckpt.tgt_vocab
         self.name = name
-        self.device = next(self.model.parameters()).device
 
     @classmethod
-    def load(cls, path: str | Path, device: str = "cpu") -> "Translator":
+    def load(cls, path: str | Path, device: str = "cpu", precision: str = "fp32") -> "Translator":
         ckpt = checkpoint.load(path)
         ckpt.model.to(device)
-        return cls(ckpt, Path(path).stem)
+        return cls(ckpt, Path(path).stem, precision)
 
     @property
     def has_attention(self) -> bool:

@@ -1,0 +1,257 @@
+"""Decoding-only copies of a trained model with prepacked weights: fast interactive decoding on CPUs.
+
+At the batch sizes of interactive decoding (one sentence, K beams) every decoder step multiplies all the decoder's
+weights (about 23 MB in fp32 for the shipped attention models) with a handful of vectors, and MKL's fp32 product of
+a 5-row matrix runs at a fraction of the CPU's speed (measured: 0.6-1.0 ms for 5 x 1024 x 2048 at one thread). Two
+faster paths for the same products, each with its weights reordered once, when the model is loaded:
+
+- fp32 through oneDNN (`PackedLinear`): the same arithmetic in fp32 (only the summation order differs, as between
+  batch sizes), about 3 times faster at those shapes; used for fp32 decoding where a measurement at load time finds
+  it faster than the plain product (`fp32_kernel`).
+- int8 (`QLinear`, PyTorch's fbgemm dynamic quantisation: weights int8 per output row, activations quantised per
+  call, int32 accumulation): reads a quarter of the bytes, about ten times faster; the numbers change a little and
+  so, on some sentences, do the tokens (bench/quantized.py measures both against fp32). Opt-in.
+
+`PackedModel(model, linear)` offers what the search strategies and scoring use (`encode`, `init_state`, `step`,
+`decode_all`, `decoder.logits`, `cfg`), so every strategy, the what-if, teacher-forced scoring and free running run on
+the same weights. The decoder's LSTM runs step by step on one fused gate product per layer; embeddings, attention
+scores and softmaxes are the model's own. The trained model is kept (`.model`) for anything that trains."""
+from __future__ import annotations
+
+import functools
+import time
+import warnings
+from typing import Callable
+
+import torch
+from torch import nn
+
+from .model import Encoded, Seq2Seq, State, StepOutput
+from .tokenizer import PAD
+
+PRECISIONS = ("fp32", "int8", "auto")
+Linear = Callable[[torch.Tensor], torch.Tensor]
+
+
+def int8_available() -> bool:
+    """True where PyTorch has a quantised CPU engine (fbgemm/x86, or qnnpack on ARM) for dynamic int8 products."""
+    return any(e != "none" for e in torch.backends.quantized.supported_engines)
+
+
+def resolve(precision: str, device: str | torch.device = "cpu") -> str:
+    """'auto' -> 'int8' on a CPU with a quantised engine, else 'fp32'; int8 is CPU only."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, not {precision!r}")
+    on_cpu = torch.device(device).type == "cpu"
+    if precision == "auto":
+        return "int8" if on_cpu and int8_available() else "fp32"
+    if precision == "int8" and not on_cpu:
+        raise ValueError("int8 decoding runs on the CPU only")
+    return precision
+
+
+class PlainLinear:
+    """y = x W^T + b with the weights as they are (torch's own product)."""
+
+    def __init__(self, weight: torch.Tensor, bias: torch.Tensor | None = None):
+        self.weight, self.bias = weight.detach(), None if bias is None else bias.detach()
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        return nn.functional.linear(x, self.weight, self.bias)
+
+
+class PackedLinear:
+    """y = x W^T + b in fp32 through oneDNN, W reordered once for products with a few rows."""
+
+    ROWS = 5  # the reorder is tuned for this many rows (a beam of 5); other row counts work too
+
+    def __init__(self, weight: torch.Tensor, bias: torch.Tensor | None = None):
+        w = weight.detach().float().contiguous()
+        self.packed = torch.ops.mkldnn._reorder_linear_weight(w, self.ROWS)
+        self.bias = None if bias is None else bias.detach().float().contiguous()
+        self.out_features = w.size(0)
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        flat = x.reshape(-1, x.size(-1)).contiguous()
+        y = torch.ops.mkldnn._linear_pointwise(flat, self.packed, self.bias, "none", [], "")
+        return y.reshape(*x.shape[:-1], self.out_features)
+
+
+class QLinear:
+    """y = x W^T + b with W int8 per output row (symmetric), x quantised per call (fbgemm dynamic linear)."""
+
+    def __init__(self, weight: torch.Tensor, bias: torch.Tensor | None = None):
+        w = weight.detach().float().cpu().contiguous()
+        scales = (w.abs().amax(dim=1) / 127.0).clamp(min=1e-12).double()
+        zeros = torch.zeros(w.size(0), dtype=torch.long)
+        with warnings.catch_warnings():  # the quantised tensor API warns of its future; torch is pinned
+            warnings.simplefilter("ignore")
+            qw = torch.quantize_per_channel(w, scales, zeros, 0, torch.qint8)
+            self.packed = torch.ops.quantized.linear_prepack(qw, None if bias is None else bias.detach().float())
+        self.out_features = w.size(0)
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        # reduce_range=False: full 8-bit activations (7 bits lost 14 points of same-token agreement, bench/quantized.py)
+        flat = x.reshape(-1, x.size(-1)).contiguous()
+        y = torch.ops.quantized.linear_dynamic(flat, self.packed, False)
+        return y.reshape(*x.shape[:-1], self.out_features)
+
+
+def _seconds(linear, x: torch.Tensor, repeat: int) -> float:
+    best = float("inf")
+    for _ in range(3):
+        began = time.perf_counter()
+        for _ in range(repeat):
+            linear(x)
+        best = min(best, time.perf_counter() - began)
+    return best
+
+
+@functools.lru_cache(maxsize=None)
+def fp32_kernel(hidden: int = 512, threads: int | None = None) -> str:
+    """'onednn' when the packed oneDNN product of a beam's decoder step (5 x 2*hidden -> 4*hidden) is measurably
+    faster here than torch's plain one (1.3x or more), else 'plain'. Measured once per process and thread count
+    (a few ms); `threads` only keys the cache (the caller's current setting is what runs)."""
+    if not torch.backends.mkldnn.is_available():
+        return "plain"
+    gen = torch.Generator().manual_seed(0)
+    w = torch.randn(4 * hidden, 2 * hidden, generator=gen) * 0.05
+    x = torch.randn(PackedLinear.ROWS, 2 * hidden, generator=gen)
+    try:
+        packed = PackedLinear(w)
+        with torch.inference_mode():
+            plain, fast = _seconds(PlainLinear(w), x, 20), _seconds(packed, x, 20)
+    except RuntimeError:  # a build without the op
+        return "plain"
+    return "onednn" if fast * 1.3 <= plain else "plain"
+
+
+KERNELS: dict[str, type] = {"plain": PlainLinear, "onednn": PackedLinear, "int8": QLinear}
+
+
+class PackedLSTM:
+    """A stacked LSTM on one fused gate product per layer and step: [x, h] [W_ih | W_hh]^T + (b_ih + b_hh)."""
+
+    def __init__(self, rnn: nn.LSTM, linear: type):
+        self.layers = rnn.num_layers
+        self.hidden = rnn.hidden_size
+        self.gates = []
+        for layer in range(rnn.num_layers):
+            w = torch.cat([getattr(rnn, f"weight_ih_l{layer}"), getattr(rnn, f"weight_hh_l{layer}")], dim=1)
+            self.gates.append(linear(w, getattr(rnn, f"bias_ih_l{layer}") + getattr(rnn, f"bias_hh_l{layer}")))
+
+    def cell(self, layer: int, x: torch.Tensor, h: torch.Tensor, c: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """One LSTM cell step (the gate order and maths of torch.lstm_cell)."""
+        i, f, g, o = self.gates[layer](torch.cat([x, h], dim=1)).chunk(4, dim=1)
+        c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+        return torch.sigmoid(o) * torch.tanh(c), c
+
+    def step(self, x: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
+        """x (batch, input) -> top output (batch, hidden), new (h, c) of every layer."""
+        hs, cs = [], []
+        for layer in range(self.layers):
+            x, c = self.cell(layer, x, state[0][layer], state[1][layer])
+            hs.append(x)
+            cs.append(c)
+        return x, (torch.stack(hs), torch.stack(cs))
+
+    def run(self, x: torch.Tensor, state: State | None = None,
+            lengths: torch.Tensor | None = None) -> tuple[torch.Tensor, State]:
+        """x (batch, T, input) -> outputs (batch, T, hidden), final (h, c). With `lengths`, each sentence's state
+        stops at its own last position (padding never reaches it) and outputs at padding are zero."""
+        if state is None:
+            zeros = x.new_zeros(self.layers, x.size(0), self.hidden)
+            state = (zeros, zeros)
+        outputs = []
+        for t in range(x.size(1)):
+            out, new = self.step(x[:, t], state)
+            if lengths is not None:
+                live = (lengths > t).unsqueeze(1)
+                out = out * live
+                new = (torch.where(live, new[0], state[0]), torch.where(live, new[1], state[1]))
+            outputs.append(out)
+            state = new
+        return torch.stack(outputs, dim=1), state
+
+
+class PackedDecoder:
+    """The decoder's step, teacher-forced pass and output layer on prepacked weights."""
+
+    def __init__(self, decoder, linear: type):
+        self.embedding = decoder.embedding
+        self.rnn = PackedLSTM(decoder.rnn, linear)
+        self.attention = decoder.attention  # scores and softmax: the model's own (one query per step)
+        self.combine = linear(decoder.combine.weight) if decoder.combine is not None else None
+        self.project = linear(decoder.project.weight) if decoder.tied else None
+        self.out = linear(decoder.embedding.weight, decoder.out_bias) if decoder.tied else \
+            linear(decoder.out.weight, decoder.out.bias)
+
+    def attend(self, dec_out: torch.Tensor, enc: Encoded) -> tuple[torch.Tensor, torch.Tensor | None]:
+        if self.attention is None:
+            return dec_out, None
+        context, weights = self.attention(dec_out, enc.keys, enc.outputs, enc.mask)
+        return torch.tanh(self.combine(torch.cat([dec_out, context], dim=-1))), weights
+
+    def logits(self, pre: torch.Tensor) -> torch.Tensor:
+        return self.out(self.project(pre) if self.project is not None else pre)
+
+    def step(self, prev: torch.Tensor, state: State, enc: Encoded) -> StepOutput:
+        out, state = self.rnn.step(self.embedding(prev), state)
+        pre, weights = self.attend(out.unsqueeze(1), enc)
+        return StepOutput(self.logits(pre.squeeze(1)), state, None if weights is None else weights.squeeze(1))
+
+
+class PackedModel:
+    """A trained Seq2Seq for decoding and scoring only, its products on `kernel` ('onednn' or 'int8'; see the
+    module's docstring). fp32 keeps the model's own encoder and teacher-forced pass (fused LSTM calls); int8 runs
+    them on int8 weights too, so that every number comes from the same weights."""
+
+    def __init__(self, model: Seq2Seq, kernel: str, whole: bool | None = None):
+        """`whole`: also the encoder and the teacher-forced pass on `kernel` (default: for int8 only)."""
+        if next(model.parameters()).device.type != "cpu":
+            raise ValueError("prepacked decoding runs on the CPU only")
+        linear = KERNELS[kernel]
+        self.model, self.kernel, self.cfg = model, kernel, model.cfg
+        self.whole = kernel == "int8" if whole is None else whole
+        with torch.no_grad():
+            self.decoder = PackedDecoder(model.decoder, linear)
+            self.encoder = PackedLSTM(model.encoder.rnn, linear) if self.whole else None
+            attention = model.decoder.attention
+            self.key = linear(attention.key.weight) if self.whole and attention is not None else None
+
+    def parameters(self):
+        return self.model.parameters()
+
+    def eval(self) -> "PackedModel":
+        return self
+
+    def encode(self, src: torch.Tensor, src_len: torch.Tensor) -> Encoded:
+        if self.encoder is None:
+            return self.model.encode(src, src_len)
+        outputs, final = self.encoder.run(self.model.encoder.embedding(src), lengths=src_len.to(src.device))
+        keys = self.key(outputs) if self.key is not None else None
+        return Encoded(outputs, src != PAD, final, keys)
+
+    def init_state(self, enc: Encoded) -> State:
+        return enc.final
+
+    def step(self, prev: torch.Tensor, state: State, enc: Encoded) -> StepOutput:
+        return self.decoder.step(prev, state, enc)
+
+    def decode_all(self, tgt_in: torch.Tensor, enc: Encoded) -> tuple[torch.Tensor, torch.Tensor | None]:
+        if not self.whole:
+            return self.model.decode_all(tgt_in, enc)
+        out, _ = self.decoder.rnn.run(self.decoder.embedding(tgt_in), self.init_state(enc))
+        return self.decoder.attend(out, enc)
+
+
+def for_decoding(model: Seq2Seq, precision: str = "fp32", kernel: str | None = None) -> Seq2Seq | PackedModel:
+    """The model decoding should run on: int8 -> its int8 copy; fp32 -> a oneDNN-packed copy where that is measured
+    faster on this CPU (`fp32_kernel`), else the model itself. `kernel` forces one ('plain', 'onednn', 'int8')."""
+    device = next(model.parameters()).device
+    if kernel is None:
+        if resolve(precision, device) == "int8":
+            kernel = "int8"
+        else:
+            kernel = fp32_kernel(model.cfg.hidden, torch.get_num_threads()) if device.type == "cpu" else "plain"
+    return model if kernel == "plain" else PackedModel(model, kernel)

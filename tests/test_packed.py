@@ -1,0 +1,122 @@
+"""Prepacked decoding (s2s/packed.py): the same model with its products on oneDNN fp32 or int8 weights."""
+from __future__ import annotations
+
+import pytest
+import torch
+
+from s2s.config import DecodeConfig
+from s2s.data import collate
+from s2s.decoding import decode, score_reference
+from s2s.model import Seq2Seq
+from s2s import packed
+from s2s.packed import PackedModel, QLinear, for_decoding, resolve
+
+from conftest import reverse_examples
+
+
+def _batch(n: int = 24, seed: int = 5):
+    return collate(reverse_examples(n, seed, low=2, high=7))
+
+
+def _run(model, strategy: str):
+    b = _batch()
+    results = decode(model, b.src, b.src_len, DecodeConfig(strategy=strategy, beam_size=4, n_best=4, record_top=5))
+    return [[(h.tokens, h.logprob) for h in r.hypotheses] for r in results]
+
+
+@pytest.mark.parametrize("whole", [False, True])
+@pytest.mark.parametrize("strategy", ["greedy", "beam"])
+def test_plain_products_reproduce_the_model(reverse_model, whole, strategy):
+    """The packed structure itself (fused gates, step-by-step encoder with lengths, tied output) is the model's maths:
+    with torch's own products it gives the model's hypotheses and log-probabilities."""
+    ours, theirs = _run(PackedModel(reverse_model, "plain", whole=whole), strategy), _run(reverse_model, strategy)
+    assert [[t for t, _ in r] for r in ours] == [[t for t, _ in r] for r in theirs]
+    for a, b in zip(ours, theirs):
+        assert [lp for _, lp in a] == pytest.approx([lp for _, lp in b], abs=1e-4)
+
+
+def test_step_by_step_encoder_stops_at_each_sentence_end(reverse_model):
+    """Padding never reaches a sentence's final state: equal to the model's own encoder (one call per length)."""
+    b = _batch()
+    assert len(set(b.src_len.tolist())) > 1
+    with torch.inference_mode():
+        mine = PackedModel(reverse_model, "plain", whole=True).encode(b.src, b.src_len)
+        ref = reverse_model.encode(b.src, b.src_len)
+    for x, y in [(mine.outputs, ref.outputs), (mine.final[0], ref.final[0]), (mine.final[1], ref.final[1]),
+                 (mine.keys, ref.keys)]:
+        assert torch.allclose(x, y, atol=1e-5)
+
+
+@pytest.mark.skipif(not torch.backends.mkldnn.is_available(), reason="no oneDNN in this torch build")
+@pytest.mark.parametrize("strategy", ["greedy", "beam"])
+def test_onednn_fp32_gives_the_same_hypotheses(reverse_model, strategy):
+    ours, theirs = _run(PackedModel(reverse_model, "onednn"), strategy), _run(reverse_model, strategy)
+    assert [[t for t, _ in r] for r in ours] == [[t for t, _ in r] for r in theirs]
+    for a, b in zip(ours, theirs):
+        assert [lp for _, lp in a] == pytest.approx([lp for _, lp in b], abs=1e-4)
+
+
+def test_int8_products_are_close_to_fp32():
+    gen = torch.Generator().manual_seed(0)
+    w, b = torch.randn(300, 200, generator=gen) * 0.1, torch.randn(300, generator=gen)
+    x = torch.randn(7, 200, generator=gen)
+    exact = torch.nn.functional.linear(x, w, b)
+    approx = QLinear(w, b)(x)
+    assert approx.shape == exact.shape
+    assert (approx - exact).abs().max() < 0.02 * exact.abs().max()  # 8-bit weights and activations
+    assert not torch.equal(approx, exact)  # it really is another product
+
+
+def test_int8_model_scores_close_to_fp32_and_decodes_the_reverse_task(reverse_model):
+    q = PackedModel(reverse_model, "int8")
+    b = _batch()
+    with torch.inference_mode():
+        exact = score_reference(reverse_model, b.src, b.src_len, b.tgt)
+        approx = score_reference(q, b.src, b.src_len, b.tgt)
+    for e, a in zip(exact, approx):
+        assert a.gold_logprobs == pytest.approx(e.gold_logprobs, rel=0.05, abs=0.05)
+    greedy = decode(q, b.src, b.src_len, DecodeConfig(strategy="greedy"))
+    gold = [ex.tgt[1:] for ex in reverse_examples(24, 5, low=2, high=7)]
+    right = sum(r.hypotheses[0].tokens == g for r, g in zip(greedy, gold))
+    assert right >= 20  # the fp32 model reverses nearly all of them
+
+
+def test_resolve_and_choice():
+    assert resolve("fp32") == "fp32"
+    assert resolve("int8") == "int8"
+    assert resolve("auto") == ("int8" if packed.int8_available() else "fp32")
+    assert resolve("auto", "cuda") == "fp32"
+    with pytest.raises(ValueError, match="CPU only"):
+        resolve("int8", "cuda")
+    with pytest.raises(ValueError, match="precision"):
+        resolve("fp16")
+
+
+def test_fp32_falls_back_to_plain_without_onednn(reverse_model, monkeypatch):
+    packed.fp32_kernel.cache_clear()
+    monkeypatch.setattr(torch.backends.mkldnn, "is_available", lambda: False)
+    try:
+        assert packed.fp32_kernel(64, 1) == "plain"
+        assert for_decoding(reverse_model, "fp32") is reverse_model
+        assert isinstance(for_decoding(reverse_model, "int8"), PackedModel)
+    finally:
+        packed.fp32_kernel.cache_clear()
+
+
+def test_translator_keeps_the_trained_model_fp32(toy_checkpoint):
+    from s2s.translator import Translator
+
+    t = Translator.load(toy_checkpoint, precision="int8")
+    assert t.precision == "int8" and isinstance(t.model, PackedModel)
+    assert isinstance(t.ckpt.model, Seq2Seq) and t.model.model is t.ckpt.model
+    assert t.translate_one("red cat", DecodeConfig()).text
+
+
+def test_cli_translate_with_int8(toy_checkpoint):
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-m", "s2s", "translate", "--model", str(toy_checkpoint), "--precision",
+                          "int8"], input="red cat\ngreen dog\n", capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert len(out.stdout.strip().splitlines()) == 2

@@ -30,6 +30,7 @@ from .model import Encoded, Seq2Seq, State, StepOutput
 from .tokenizer import PAD
 
 PRECISIONS = ("fp32", "int8", "auto")
+MAX_PACKED_ROWS = 16  # fp32: more rows per step (batch decoding) run on the model's own fused LSTM cell and products
 Linear = Callable[[torch.Tensor], torch.Tensor]
 
 
@@ -236,6 +237,8 @@ class PackedModel:
         return enc.final
 
     def step(self, prev: torch.Tensor, state: State, enc: Encoded) -> StepOutput:
+        if self.kernel == "onednn" and prev.size(0) > MAX_PACKED_ROWS:
+            return self.model.step(prev, state, enc)  # batch decoding: torch's fused cell is as fast here
         return self.decoder.step(prev, state, enc)
 
     def decode_all(self, tgt_in: torch.Tensor, enc: Encoded) -> tuple[torch.Tensor, torch.Tensor | None]:

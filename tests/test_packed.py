@@ -18,9 +18,13 @@ def _batch(n: int = 24, seed: int = 5):
     return collate(reverse_examples(n, seed, low=2, high=7))
 
 
-def _run(model, strategy: str):
-    b = _batch()
-    results = decode(model, b.src, b.src_len, DecodeConfig(strategy=strategy, beam_size=4, n_best=4, record_top=5))
+def _run(model, strategy: str, per_batch: int = 24):
+    """Hypotheses of 24 sentences, decoded `per_batch` sentences at a time."""
+    examples, results = reverse_examples(24, 5, low=2, high=7), []
+    cfg = DecodeConfig(strategy=strategy, beam_size=4, n_best=4, record_top=5)
+    for i in range(0, len(examples), per_batch):
+        b = collate(examples[i:i + per_batch])
+        results += decode(model, b.src, b.src_len, cfg)
     return [[(h.tokens, h.logprob) for h in r.hypotheses] for r in results]
 
 
@@ -29,7 +33,7 @@ def _run(model, strategy: str):
 def test_plain_products_reproduce_the_model(reverse_model, whole, strategy):
     """The packed structure itself (fused gates, step-by-step encoder with lengths, tied output) is the model's maths:
     with torch's own products it gives the model's hypotheses and log-probabilities."""
-    ours, theirs = _run(PackedModel(reverse_model, "plain", whole=whole), strategy), _run(reverse_model, strategy)
+    ours, theirs = _run(PackedModel(reverse_model, "plain", whole=whole), strategy, 3), _run(reverse_model, strategy)
     assert [[t for t, _ in r] for r in ours] == [[t for t, _ in r] for r in theirs]
     for a, b in zip(ours, theirs):
         assert [lp for _, lp in a] == pytest.approx([lp for _, lp in b], abs=1e-4)
@@ -50,7 +54,9 @@ def test_step_by_step_encoder_stops_at_each_sentence_end(reverse_model):
 @pytest.mark.skipif(not torch.backends.mkldnn.is_available(), reason="no oneDNN in this torch build")
 @pytest.mark.parametrize("strategy", ["greedy", "beam"])
 def test_onednn_fp32_gives_the_same_hypotheses(reverse_model, strategy):
-    ours, theirs = _run(PackedModel(reverse_model, "onednn"), strategy), _run(reverse_model, strategy)
+    """Three sentences at a time: at most 12 rows per step, the packed path (more rows use the model's own)."""
+    assert 3 * 4 <= packed.MAX_PACKED_ROWS
+    ours, theirs = _run(PackedModel(reverse_model, "onednn"), strategy, 3), _run(reverse_model, strategy)
     assert [[t for t, _ in r] for r in ours] == [[t for t, _ in r] for r in theirs]
     for a, b in zip(ours, theirs):
         assert [lp for _, lp in a] == pytest.approx([lp for _, lp in b], abs=1e-4)

@@ -5,7 +5,7 @@ import gradio as gr
 
 import logging
 
-from . import handlers, limits, models, session_files, share
+from . import exports, handlers, limits, models, session_files, share
 from .errors import friendly
 from .handlers import empty_table
 from .i18n import I18N, t
@@ -137,7 +137,8 @@ def build_demo() -> gr.Blocks:
 
 
 class LanguageScript:
-    """ASGI middleware: put LANG_SCRIPT at the top of the page's <head>, before Gradio's own scripts.
+    """ASGI middleware: put LANG_SCRIPT at the top of the page's <head>, before Gradio's own scripts (and the
+    download buttons' script, demo/exports.py).
 
     Gradio picks the UI language from `navigator.language` once, when it starts; the script makes that the
     visitor's choice (`?lang=zh|en`, remembered in localStorage, else the browser's language) and sets the
@@ -168,7 +169,7 @@ async def send_page(start: dict, body: bytes, send) -> None:
     headers = [(k, v) for k, v in start["headers"] if k.lower() != b"content-length"]
     kinds = dict((k.lower(), v) for k, v in start["headers"])
     if b"text/html" in kinds.get(b"content-type", b"") and not kinds.get(b"content-encoding"):
-        body = body.replace(b"<head>", b"<head>" + LANG_SCRIPT.encode(), 1)
+        body = body.replace(b"<head>", b"<head>" + (LANG_SCRIPT + exports.script()).encode(), 1)
     await send({**start, "headers": headers + [(b"content-length", str(len(body)).encode())]})
     await send({"type": "http.response.body", "body": body})
 
@@ -177,6 +178,7 @@ def launch_kwargs() -> dict:
     """Arguments of `launch()` that belong to the app itself (language tables and choice, styling, upload cap)."""
     from starlette.middleware import Middleware
 
-    return {"i18n": I18N, "css": CSS, "max_file_size": "5mb", "theme": gr.themes.Soft(), "ssr_mode": False,
+    return {"i18n": I18N, "css": CSS + exports.CSS, "max_file_size": "5mb", "theme": gr.themes.Soft(),
+            "ssr_mode": False,
             "footer_links": ["api", "gradio"],  # no Settings: the language is chosen with the links at the top
             "app_kwargs": {"middleware": [Middleware(LanguageScript)]}}

@@ -501,7 +501,8 @@ ZH = {
     "examples_reference": "参考译文",
 }
 
-for _part in (i18n_train, i18n_lesson, i18n_lab):  # strings kept in their own modules
+from . import i18n_export  # noqa: E402 - the download buttons (demo/exports.py)
+for _part in (i18n_train, i18n_lesson, i18n_lab, i18n_export):  # strings kept in their own modules
     EN.update(_part.EN)
     ZH.update(_part.ZH)
 

@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 
 import gradio as gr
 
-from .. import handlers, models
+from .. import exports, handlers, models
 from ..errors import friendly, message
 from ..i18n import t
 from .translate import DECODE, HEAVY
@@ -37,8 +37,10 @@ def build(session_models: gr.State) -> ExposureTab:
     go = gr.Button(t("exposure_go"), variant="primary", elem_id="exposure_go")
     summary = gr.Markdown(elem_id="exposure_summary")
     plot = gr.Plot(label=t("exposure_plot"), elem_id="exposure_plot", elem_classes="s2s-plot")
+    exports.plot_exports(plot, "exposure-steps")
     table = gr.Dataframe(handlers.empty_table(*handlers.EXPOSURE_COLUMNS), label=t("exposure_table"),
                          interactive=False, elem_id="exposure_table", wrap=True)
+    exports.table_csv(table, "exposure-steps-table")
     gr.Markdown(t("curves_intro"))
     with gr.Row():
         curve_models = gr.CheckboxGroup(choices, value=handlers.default_curve_models(choices),
@@ -48,6 +50,7 @@ def build(session_models: gr.State) -> ExposureTab:
                           label=t("curve_metric"), elem_id="curve_metric", scale=1)
     curves_go = gr.Button(t("curves_go"), elem_id="curves_go")
     curves = gr.Plot(label=t("curves_plot"), elem_id="curves_plot", elem_classes="s2s-plot")
+    exports.plot_exports(curves, "exposure-curves")
     curves_text = gr.Markdown(elem_id="curves_explain")
 
     go.click(friendly(handlers.exposure_compare), [source, reference, model, session_models], [summary, table, plot],

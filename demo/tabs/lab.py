@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import gradio as gr
 
-from .. import handlers, lab, models
+from .. import exports, handlers, lab, models
 from ..errors import friendly
 from ..i18n import t
 from .translate import DECODE, HEAVY, LONG_EXAMPLE
@@ -91,12 +91,15 @@ def _table(key: str) -> gr.Dataframe:
 
 
 def _result_tables() -> list[gr.Dataframe]:
-    with gr.Row():
-        plain, diverse = _table("plain"), _table("diverse")
-    with gr.Row():
-        ngram, repetition = _table("ngram"), _table("repetition")
-    minp = _table("minp")
-    return [plain, diverse, ngram, repetition, minp]
+    """The five n-best tables, two to a row, each with its CSV button."""
+    tables = {}
+    for keys in (("plain", "diverse"), ("ngram", "repetition"), ("minp",)):
+        with gr.Row():
+            for key in keys:
+                with gr.Column(min_width=160):
+                    tables[key] = _table(key)
+                    exports.table_csv(tables[key], f"lab-{key}")
+    return [tables[key] for key in TABLE_LABELS]
 
 
 def build(session_models: gr.State) -> LabTab:
@@ -105,9 +108,11 @@ def build(session_models: gr.State) -> LabTab:
     model = gr.Dropdown(choices, value=default, label=t("lab_model"), elem_id="lab_model")
     gr.Markdown(t("lab_curse_intro"))
     curse_plot = gr.Plot(label=t("lab_curse_plot"), elem_id="lab_curse_plot", elem_classes=["s2s-plot"])
+    exports.plot_exports(curse_plot, "beam-curse")
     curse_note = gr.Markdown(elem_id="lab_curse_note")
     with gr.Accordion(t("lab_curse_table"), open=False):
         curse_table = gr.Dataframe(interactive=False, elem_id="lab_curse_table")
+        exports.table_csv(curse_table, "beam-curse-table")
     gr.Markdown(t("lab_div_intro"))
     source = gr.Textbox(LONG_EXAMPLE, label=t("lab_source"), lines=2, elem_id="lab_source")
     gr.Examples([[e] for e in _examples(choices)], inputs=[source], label=t("examples"))
@@ -116,6 +121,7 @@ def build(session_models: gr.State) -> LabTab:
     summary = gr.Markdown(elem_id="lab_summary")
     tables = _result_tables()
     tree = gr.Plot(label=t("lab_tree"), elem_id="lab_tree", elem_classes=["s2s-plot"])
+    exports.plot_exports(tree, "lab-beam-tree")
 
     curse_out = [curse_plot, curse_note, curse_table]
     model.input(show_curse, [model, session_models], curse_out, api_name="lab_beam_curse", concurrency_id=HEAVY)

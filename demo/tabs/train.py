@@ -8,7 +8,7 @@ import pandas as pd
 
 from s2s.config import SCHEDULES
 
-from .. import models, training
+from .. import exports, models, training
 from ..errors import friendly, language
 from ..i18n import t
 
@@ -83,8 +83,10 @@ def build(session_models: gr.State) -> TrainTab:
         halt = gr.Button(t("stop"), variant="stop", elem_id="stop")
     status = gr.HTML(label=t("status"), elem_id="train_status")
     loss = gr.Plot(label=t("loss_plot"), elem_id="loss_plot")
+    exports.plot_exports(loss, "training-curves")
     bleu = gr.Markdown(elem_id="train_bleu")
     samples = gr.Dataframe(pd.DataFrame(columns=["source", "reference", "before"]), label=t("samples_after"), interactive=False, elem_id="train_samples", wrap=True)
+    exports.table_csv(samples, "training-samples")
     download = gr.File(label=t("download"), interactive=False, elem_id="download")
 
     preview_inputs = [files, use_example, base_model, session_models]

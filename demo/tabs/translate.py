@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 import gradio as gr
 import plotly.graph_objects as pgo
 
-from .. import handlers, models, share
+from .. import exports, handlers, models, share
 from ..errors import friendly, message
 from ..i18n import t
 
@@ -126,14 +126,19 @@ def build(session_models: gr.State) -> TranslateTab:
             translation = gr.Textbox(label=t("translation"), interactive=False, elem_id="translation")
             notice = gr.Markdown(elem_id="notice")
             nbest = _table(handlers.NBEST_COLUMNS, "nbest", t("nbest_table"), ["60px", "76px", "84px", "50%", "30%"])
+            exports.table_csv(nbest, "nbest")
             samples_md = gr.Markdown(elem_id="samples_summary")
             samples = _table(handlers.SAMPLE_COLUMNS, "samples", t("samples_table"), ["64px", "84px", "70%"])
+            exports.table_csv(samples, "samples")
     # an empty figure drawn with the page makes the browser load Plotly's JavaScript before the first translation
     # (a new visitor's first figures otherwise wait for it); it takes no room (demo/app.py CSS #plotly_warmup)
     gr.Plot(pgo.Figure(), elem_id="plotly_warmup", show_label=False, container=False)
     step_plot = gr.Plot(label=t("step_plot"), elem_id="step_plot", elem_classes="s2s-plot")
+    exports.plot_exports(step_plot, "step-heatmap")
     tree_plot = gr.Plot(label=t("tree_plot"), elem_id="tree_plot", elem_classes="s2s-plot")
+    exports.plot_exports(tree_plot, "beam-tree")
     attention_plot = gr.Plot(label=t("attention_plot"), elem_id="attention_plot", elem_classes="s2s-plot")
+    exports.plot_exports(attention_plot, "attention")
     memory = gr.State(None)
     with gr.Accordion(t("whatif"), open=True):
         gr.Markdown(t("whatif_help"))
@@ -145,10 +150,12 @@ def build(session_models: gr.State) -> TranslateTab:
         whatif_text = gr.Textbox(label=t("whatif_result"), interactive=False, elem_id="whatif_text")
         whatif_notice = gr.Markdown(elem_id="whatif_notice")
         whatif_plot = gr.Plot(label=t("step_plot"), elem_id="whatif_plot", elem_classes="s2s-plot")
+        exports.plot_exports(whatif_plot, "whatif-step-heatmap")
     with gr.Accordion(t("compare"), open=True):
         gr.Markdown(t("compare_help"))
         compare_go = gr.Button(t("compare_strategies"), elem_id="compare_strategies")
         compare_table = _table(handlers.COMPARE_COLUMNS, "compare_table", None, ["110px", "84px", "60px", "60%"])
+        exports.table_csv(compare_table, "compare-strategies")
         gr.Markdown(t("compare_models_help"))
         with gr.Row():
             model_a = gr.Dropdown(choices, value=_pick(choices, "zh-en-classic", 0), label=t("model_a"),
@@ -162,8 +169,10 @@ def build(session_models: gr.State) -> TranslateTab:
             text_b = gr.Textbox(label=t("translation_b"), interactive=False, elem_id="text_b")
         compare_notice = gr.Markdown(elem_id="compare_notice")
         compare_attention = gr.Plot(label=t("attention_plot"), elem_id="compare_attention", elem_classes="s2s-plot")
+        exports.plot_exports(compare_attention, "compare-attention")
         bleu_go = gr.Button(t("bleu_length"), elem_id="bleu_length")
         bleu_plot = gr.Plot(label=t("bleu_length"), elem_id="bleu_plot", elem_classes="s2s-plot")
+        exports.plot_exports(bleu_plot, "bleu-by-length")
 
     # a changed sentence, model or strategy clears every panel that showed results of the old one
     cleared = [translation, notice, nbest, step_plot, attention_plot, tree_plot, memory, samples_md, samples,

@@ -95,7 +95,7 @@ def main() -> None:
     p = base_parser(__doc__)
     p.add_argument("--models", nargs="*")
     p.add_argument("--runs", type=int, default=30)
-    p.add_argument("--strategies", default="greedy,beam")
+    p.add_argument("--strategies", default="greedy,beam", help="'none': the latency only")
     p.set_defaults(threads=1)
     args = p.parse_args()
 
@@ -112,7 +112,7 @@ def main() -> None:
         translators = {"plain": plain, **translators}
         sources, refs = split(name)
         torch.set_num_threads(2)
-        for strategy in args.strategies.split(","):
+        for strategy in [s for s in args.strategies.split(",") if s and s != "none"]:
             row = quality(translators, sources, refs, strategy)
             emit({"bench": "quantized_quality", "model": name, "strategy": strategy, "sentences": len(sources),
                   "threads": 2, "fp32_kernel": type(translators["fp32"].model).__name__, **row}, args.out)

@@ -28,10 +28,27 @@ CSS = """
 @media (max-width: 760px) {
   .s2s-plot .js-plotly-plot, .s2s-plot [data-testid=plotly] {min-width: 720px;}
 }
-/* projectors: larger text everywhere */
+/* projectors: larger text everywhere. Gradio scopes the rules of a @media block to `.gradio-container .contain`
+   (a rule on .gradio-container itself never matches there), and the theme's sizes are px variables resolved on
+   :root, so the variables are set again on the columns inside .contain: 14 px text becomes 18 px */
 @media (min-width: 1800px) {
-  .gradio-container {font-size: 1.15rem;}
-  .gradio-container table {font-size: 1.05rem;}
+  .column {--text-xs: 13px; --text-sm: 15px; --text-md: 18px; --text-lg: 20px; --text-xl: 26px; --text-xxl: 32px;
+           --body-text-size: 18px; --prose-text-size: 18px; --input-text-size: 18px; --block-label-text-size: 17px;
+           --block-title-text-size: 17px; --block-info-text-size: 15px; --section-header-text-size: 18px;
+           --checkbox-label-text-size: 18px; --button-large-text-size: 20px; --button-small-text-size: 16px;
+           font-size: 18px;}
+  .s2s-plot .js-plotly-plot {margin-top: 12px;}  /* the larger block label stays clear of the figure's title */
+  /* the Translate tab's fixed numeric columns (demo/tabs/translate.py) grow with the text: a number never wraps */
+  #nbest th:nth-child(1), #nbest .body-cell:nth-child(1), #samples th:nth-child(1), #samples .body-cell:nth-child(1),
+  #compare_table th:nth-child(3), #compare_table .body-cell:nth-child(3) {--s2s-w: 80px;}
+  #nbest th:nth-child(2), #nbest .body-cell:nth-child(2) {--s2s-w: 100px;}
+  #nbest th:nth-child(3), #nbest .body-cell:nth-child(3), #samples th:nth-child(2), #samples .body-cell:nth-child(2),
+  #compare_table th:nth-child(2), #compare_table .body-cell:nth-child(2) {--s2s-w: 110px;}
+  #compare_table th:nth-child(1), #compare_table .body-cell:nth-child(1) {--s2s-w: 145px;}
+  #nbest th:nth-child(-n+3), #nbest .body-cell:nth-child(-n+3), #samples th:nth-child(-n+2),
+  #samples .body-cell:nth-child(-n+2), #compare_table th:nth-child(-n+3), #compare_table .body-cell:nth-child(-n+3) {
+    width: var(--s2s-w) !important; min-width: var(--s2s-w) !important; max-width: var(--s2s-w) !important;
+    flex: 0 0 var(--s2s-w) !important;}
 }
 """
 # the same in both languages: each language named in itself (links reload the page in that language)

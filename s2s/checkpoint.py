@@ -20,6 +20,7 @@ from safetensors import safe_open
 from safetensors.torch import save_file
 
 from .config import ConfigError, ModelConfig, TokenizerConfig, TrainConfig
+from .messages import Keyed, Text, reason
 from .model import Seq2Seq
 from .tokenizer import EOS, PAD, SOS, UNK, Vocab, train_vocabs
 from .train import Progress
@@ -27,8 +28,8 @@ from .train import Progress
 FORMAT = "s2s-playground/1"
 
 
-class CheckpointError(ValueError):
-    """The file is not a usable checkpoint; the message names it."""
+class CheckpointError(Keyed, ValueError):
+    """The file is not a usable checkpoint; the message names it (a key of s2s/messages.py)."""
 
 
 @dataclass
@@ -115,7 +116,7 @@ def _json(meta: dict, key: str, default: str):
     try:
         return json.loads(meta.get(key) or default)
     except (ValueError, RecursionError) as err:  # ValueError: bad JSON or an integer too long to parse
-        raise CheckpointError(f"corrupt checkpoint metadata: {key} is not JSON ({err})") from None
+        raise CheckpointError.of("ckpt_not_json", what=key, reason=str(err)) from None
 
 
 def _type_ok(tp, value, default) -> bool:
@@ -156,34 +157,33 @@ def _from_json(cls, data, what: str, counters: bool = False):
     """Build dataclass `cls` from a JSON object, refusing wrong types and unknown keys;
     `counters`: integer fields must also be >= 0."""
     if not isinstance(data, dict):
-        raise CheckpointError(f"corrupt checkpoint metadata: {what} must be a JSON object, got {type(data).__name__}")
+        raise CheckpointError.of("ckpt_not_object", what=what, kind=type(data).__name__)
     hints, known = typing.get_type_hints(cls), {f.name: f for f in dataclasses.fields(cls)}
     unknown = sorted(set(data) - set(known))
     if unknown:
-        raise CheckpointError(f"corrupt checkpoint metadata: {what} has unknown field {unknown[0]!r}")
+        raise CheckpointError.of("ckpt_unknown_field", what=what, field=repr(unknown[0]))
     for name, value in data.items():
         tp = hints[name]
         if not _type_ok(tp, value, _default(known[name])) or counters and tp is int and value < 0:
-            raise CheckpointError(f"corrupt checkpoint metadata: {what} field {name} has a wrong type or value "
-                                  f"({value!r}, expected {getattr(tp, '__name__', tp)})")
+            raise CheckpointError.of("ckpt_wrong_field", what=what, field=name, value=repr(value),
+                                     expected=getattr(tp, '__name__', tp))
     try:
         return cls(**data)
     except (ConfigError, TypeError, ValueError) as err:
-        raise CheckpointError(f"corrupt checkpoint metadata: {what}: {err}") from None
+        raise CheckpointError.of("ckpt_bad_config", what=what, reason=reason(err)) from None
 
 
 def _info(data) -> dict:
     """Free-form notes: an object of scalars; the training time is read back as a number."""
     if not isinstance(data, dict) or len(data) > MAX_INFO_KEYS:
-        raise CheckpointError(f"corrupt checkpoint metadata: info must be a JSON object of at most "
-                              f"{MAX_INFO_KEYS} fields")
+        raise CheckpointError.of("ckpt_info_object", n=MAX_INFO_KEYS)
     for key, value in data.items():
         if len(key) > 100 or not _scalar(value) or isinstance(value, float) and not math.isfinite(value):
-            raise CheckpointError(f"corrupt checkpoint metadata: info field {key!r} is not a plain value")
+            raise CheckpointError.of("ckpt_info_field", field=repr(key))
     for key in ("train_seconds", "train_seconds_before"):  # the CLI adds to it when training resumes
         value = data.get(key, 0.0)
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
-            raise CheckpointError(f"corrupt checkpoint metadata: info field {key} must be a number >= 0")
+            raise CheckpointError.of("ckpt_info_seconds", field=key)
     return data
 
 
@@ -198,20 +198,20 @@ class _Meta:
 
 def _metadata(meta: dict) -> _Meta:
     if meta.get("format") != FORMAT:
-        raise CheckpointError(f"not a Seq2Seq Playground checkpoint (format {meta.get('format')!r})")
+        raise CheckpointError.of("ckpt_format", format=repr(meta.get('format')))
     unknown = sorted(set(meta) - set(META_KEYS))
     if unknown:
-        raise CheckpointError(f"corrupt checkpoint metadata: unknown entry {unknown[0]!r}")
+        raise CheckpointError.of("ckpt_unknown_entry", entry=repr(unknown[0]))
     for key in ("model", "tokenizer"):
         if key not in meta:
-            raise CheckpointError(f"corrupt checkpoint metadata: no {key} configuration")
+            raise CheckpointError.of("ckpt_no_config", what=key)
     tok = _from_json(TokenizerConfig, _json(meta, "tokenizer", "null"), "tokenizer")
     model = _json(meta, "model", "null")
     if isinstance(model, dict) and "joint_vocab" not in model:  # older files: recorded only by the tokenizer
         model = {**model, "joint_vocab": tok.joint}
     cfg = _from_json(ModelConfig, model, "model")
     if cfg.joint_vocab != tok.joint:
-        raise CheckpointError("corrupt checkpoint metadata: the model and the tokenizer disagree on joint_vocab")
+        raise CheckpointError.of("ckpt_joint")
     train, progress = _json(meta, "train", "null"), _json(meta, "progress", "null")
     return _Meta(tok, cfg, None if train is None else _from_json(TrainConfig, train, "train"),
                  None if progress is None else _from_json(Progress, progress, "progress", counters=True),
@@ -228,32 +228,30 @@ def _expected_shapes(cfg: ModelConfig) -> dict[str, tuple[int, ...]]:
 def _check_tensor(name: str, found: tuple[str, tuple], dtypes: tuple[str, ...], shape: tuple) -> None:
     dtype, got = found
     if dtype not in dtypes:
-        raise CheckpointError(f"tensor {name} has dtype {dtype}, expected {' or '.join(dtypes)}")
+        raise CheckpointError.of("ckpt_dtype", name=name, dtype=dtype, expected=' or '.join(dtypes))
     if got != shape:
-        raise CheckpointError(f"tensor {name} has shape {got}, expected {shape}")
+        raise CheckpointError.of("ckpt_shape", name=name, shape=got, expected=shape)
 
 
 def _check_weights(tensors: dict, expected: dict) -> None:
     names = {k[len("model."):] for k in tensors if k.startswith("model.")}
     if names != set(expected):
         missing, unexpected = sorted(set(expected) - names)[:3], sorted(names - set(expected))[:3]
-        raise CheckpointError(f"weights do not match the model configuration "
-                              f"(missing {missing}, unexpected {unexpected})")
+        raise CheckpointError.of("ckpt_weights", missing=missing, unexpected=unexpected)
     for name, shape in expected.items():
         _check_tensor(f"model.{name}", tensors[f"model.{name}"], WEIGHT_DTYPES, shape)
 
 
 def _check_spm(tensors: dict, joint: bool) -> None:
     if "spm.src" not in tensors:
-        raise CheckpointError("sentencepiece model missing (no spm.src tensor)")
+        raise CheckpointError.of("ckpt_no_spm")
     if joint and "spm.tgt" in tensors:
-        raise CheckpointError("a joint vocabulary but two sentencepiece models (spm.src and spm.tgt)")
+        raise CheckpointError.of("ckpt_two_spm")
     for name in ("spm.src", "spm.tgt"):
         if name in tensors:
             dtype, shape = tensors[name]
             if dtype != "U8" or len(shape) != 1 or not 0 < shape[0] <= MAX_SPM_BYTES:
-                raise CheckpointError(f"tensor {name} must be 1 to {MAX_SPM_BYTES} bytes (uint8), "
-                                      f"got {dtype} {shape}")
+                raise CheckpointError.of("ckpt_spm_size", name=name, max=MAX_SPM_BYTES, dtype=dtype, shape=shape)
 
 
 def _check_optimizer(tensors: dict, expected: dict) -> None:
@@ -265,13 +263,13 @@ def _check_optimizer(tensors: dict, expected: dict) -> None:
             continue
         match = OPTIM_NAME.fullmatch(name)
         if not match or int(match[1]) >= len(shapes) or match[2] not in OPTIM_KEYS:
-            raise CheckpointError(f"unexpected tensor {name!r}")
+            raise CheckpointError.of("ckpt_unexpected_tensor", name=repr(name))
         i, key = int(match[1]), match[2]
         _check_tensor(name, tensors[name], ("F32",), (1,) if key == "step" else shapes[i])
         seen.setdefault(i, set()).add(key)
     for i, keys in seen.items():
         if keys != set(OPTIM_KEYS):
-            raise CheckpointError(f"optimizer state of parameter {i} is incomplete ({sorted(keys)})")
+            raise CheckpointError.of("ckpt_optimizer_incomplete", i=i, keys=sorted(keys))
 
 
 def _vocabs(f, tensors: dict, m: _Meta) -> tuple[Vocab, Vocab]:
@@ -280,21 +278,20 @@ def _vocabs(f, tensors: dict, m: _Meta) -> tuple[Vocab, Vocab]:
         tgt = Vocab.from_bytes(f.get_tensor("spm.tgt").numpy().tobytes(), m.tok.tgt_normalize) \
             if "spm.tgt" in tensors else src
     except (RuntimeError, OSError) as err:
-        raise CheckpointError(f"sentencepiece model corrupt ({str(err).strip()})") from None
-    for side, vocab, rows in (("source", src, m.cfg.src_vocab), ("target", tgt, m.cfg.tgt_vocab)):
+        raise CheckpointError.of("ckpt_spm_corrupt", reason=str(err).strip()) from None
+    for side, vocab, rows in ((Text("side_source"), src, m.cfg.src_vocab),
+                              (Text("side_target"), tgt, m.cfg.tgt_vocab)):
         if len(vocab) != rows:
-            raise CheckpointError(f"the {side} vocabulary has {len(vocab)} pieces but the model has {rows} "
-                                  "embedding rows")
+            raise CheckpointError.of("ckpt_vocab_rows", side=side, n=len(vocab), rows=rows)
         specials = (vocab.sp.pad_id(), vocab.sp.unk_id(), vocab.sp.bos_id(), vocab.sp.eos_id())
         if specials != (PAD, UNK, SOS, EOS):
-            raise CheckpointError(f"the {side} vocabulary has special ids {specials}, "
-                                  f"expected {(PAD, UNK, SOS, EOS)}")
+            raise CheckpointError.of("ckpt_specials", side=side, ids=specials, expected=(PAD, UNK, SOS, EOS))
     return src, tgt
 
 
 def _finite(name: str, value: torch.Tensor) -> torch.Tensor:
     if not bool(torch.isfinite(value).all()):
-        raise CheckpointError(f"tensor {name} contains NaN or infinite values")
+        raise CheckpointError.of("ckpt_not_finite", name=name)
     return value
 
 
@@ -318,19 +315,19 @@ def optimizer_state(tensors: dict) -> dict:
 def _optimizer(f, tensors: dict) -> dict | None:
     optim = {k: _finite(k, f.get_tensor(k)) for k in tensors if k.startswith("optim.")}
     if any(bool(v.item() < 0) for k, v in optim.items() if k.endswith(".step")):
-        raise CheckpointError("optimizer step count is negative")
+        raise CheckpointError.of("ckpt_negative_step")
     return optimizer_state(optim) or None
 
 
 def _open(path: Path):
     if not path.is_file():
-        raise CheckpointError("checkpoint not found")
+        raise CheckpointError.of("ckpt_not_found")
     try:
         f = safe_open(str(path), framework="pt")
         meta = f.metadata() or {}
         tensors = {k: (f.get_slice(k).get_dtype(), tuple(f.get_slice(k).get_shape())) for k in f.keys()}
     except Exception as err:  # safetensors raises several types for truncated or foreign files
-        raise CheckpointError(f"not a safetensors checkpoint ({str(err)[:120]})") from None
+        raise CheckpointError.of("ckpt_not_safetensors", reason=str(err)[:120]) from None
     return f, meta, tensors
 
 
@@ -357,8 +354,8 @@ def load(path: str | Path) -> Checkpoint:
     try:
         return _load(path)
     except CheckpointError as err:
-        problem = str(err)
-    raise CheckpointError(f"{_line(str(path), 1000)}: {_line(problem)}")
+        problem = err.text or _line(str(err))  # the message, not the error: its traceback holds the model
+    raise CheckpointError.of("ckpt_refused", file=_line(str(path), 1000), problem=problem)
 
 
 def restore_optimizer(optimizer: torch.optim.Optimizer, state: dict, device) -> None:

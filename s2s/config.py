@@ -4,6 +4,8 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass, fields
 
+from .messages import Keyed
+
 ATTENTION_KINDS = ("none", "luong", "bahdanau")
 STRATEGIES = ("greedy", "beam", "sample")
 SCHEDULES = ("constant", "linear", "exponential", "inverse-sigmoid")
@@ -12,8 +14,8 @@ NORMALIZERS = ("none", "zh-hans")
 PRECISIONS = ("auto", "bf16", "fp32")
 
 
-class ConfigError(ValueError):
-    """A configuration value is out of range; the message names the field."""
+class ConfigError(Keyed, ValueError):
+    """A configuration value is out of range; the message names the field (a key of s2s/messages.py)."""
 
 
 # Upper bounds: a checkpoint or flag past these is refused before anything is allocated. They are far above
@@ -29,9 +31,9 @@ MAX_DECODE_LEN = 400
 MAX_SEED = 2**63 - 1
 
 
-def _require(ok: bool, message: str) -> None:
+def _require(ok: bool, key: str, **values) -> None:
     if not ok:
-        raise ConfigError(message)
+        raise ConfigError.of(key, **values)
 
 
 class _Serializable:
@@ -54,12 +56,12 @@ class TokenizerConfig(_Serializable):
     tgt_normalize: str = "none"
 
     def __post_init__(self):
-        _require(self.src_vocab_size >= 8, f"src_vocab_size must be >= 8, got {self.src_vocab_size}")
-        _require(self.tgt_vocab_size >= 8, f"tgt_vocab_size must be >= 8, got {self.tgt_vocab_size}")
-        _require(self.model_type in ("bpe", "unigram"), f"model_type must be bpe or unigram, got {self.model_type!r}")
+        _require(self.src_vocab_size >= 8, "cfg_src_vocab_size", value=self.src_vocab_size)
+        _require(self.tgt_vocab_size >= 8, "cfg_tgt_vocab_size", value=self.tgt_vocab_size)
+        _require(self.model_type in ("bpe", "unigram"), "cfg_model_type", value=repr(self.model_type))
         for name in ("src_normalize", "tgt_normalize"):
             value = getattr(self, name)
-            _require(value in NORMALIZERS, f"{name} must be one of {NORMALIZERS}, got {value!r}")
+            _require(value in NORMALIZERS, "cfg_normalize", name=name, choices=NORMALIZERS, value=repr(value))
 
 
 @dataclass(frozen=True)
@@ -81,18 +83,18 @@ class ModelConfig(_Serializable):
         for name, top in limits.items():
             value = getattr(self, name)
             _require(isinstance(value, int) and not isinstance(value, bool),
-                     f"{name} must be an integer, got {value!r}")
-            _require(1 <= value <= top, f"{name} must be in [1, {top}], got {value}")
+                     "cfg_integer", name=name, value=repr(value))
+            _require(1 <= value <= top, "cfg_size_range", name=name, top=top, value=value)
         for name in ("tie_embeddings", "joint_vocab"):
             value = getattr(self, name)
-            _require(isinstance(value, bool), f"{name} must be true or false, got {value!r}")
+            _require(isinstance(value, bool), "cfg_bool", name=name, value=repr(value))
         _require(isinstance(self.dropout, (int, float)) and not isinstance(self.dropout, bool),
-                 f"dropout must be a number, got {self.dropout!r}")
+                 "cfg_dropout_number", value=repr(self.dropout))
         _require(not self.joint_vocab or self.src_vocab == self.tgt_vocab,
-                 f"a joint vocabulary has one size, got src_vocab {self.src_vocab} and tgt_vocab {self.tgt_vocab}")
-        _require(0.0 <= self.dropout < 1.0, f"dropout must be in [0, 1), got {self.dropout}")
+                 "cfg_joint_sizes", src=self.src_vocab, tgt=self.tgt_vocab)
+        _require(0.0 <= self.dropout < 1.0, "cfg_dropout", value=self.dropout)
         _require(self.attention in ATTENTION_KINDS,
-                 f"attention must be one of {ATTENTION_KINDS}, got {self.attention!r}")
+                 "cfg_attention", choices=ATTENTION_KINDS, value=repr(self.attention))
 
 
 @dataclass(frozen=True)
@@ -118,32 +120,27 @@ class DecodeConfig(_Serializable):
     # at the same step (Hamming diversity); only with beam_groups > 1
 
     def __post_init__(self):
-        _require(self.strategy in STRATEGIES, f"strategy must be one of {STRATEGIES}, got {self.strategy!r}")
-        _require(1 <= self.beam_size <= MAX_BEAM, f"beam size must be in [1, {MAX_BEAM}], got {self.beam_size}")
+        _require(self.strategy in STRATEGIES, "cfg_strategy", choices=STRATEGIES, value=repr(self.strategy))
+        _require(1 <= self.beam_size <= MAX_BEAM, "cfg_beam_size", top=MAX_BEAM, value=self.beam_size)
         most = MAX_SAMPLES if self.strategy == "sample" else MAX_N_BEST
-        _require(1 <= self.n_best <= most, f"n-best must be in [1, {most}], got {self.n_best}")
-        _require(self.seed is None or 0 <= self.seed <= MAX_SEED, f"seed must be in [0, {MAX_SEED}], got {self.seed}")
-        _require(math.isfinite(self.length_penalty) and math.isfinite(self.temperature),
-                 "length penalty and temperature must be finite numbers")
+        _require(1 <= self.n_best <= most, "cfg_n_best", top=most, value=self.n_best)
+        _require(self.seed is None or 0 <= self.seed <= MAX_SEED, "cfg_seed", top=MAX_SEED, value=self.seed)
+        _require(math.isfinite(self.length_penalty) and math.isfinite(self.temperature), "cfg_finite")
         _require(self.strategy != "beam" or self.n_best <= self.beam_size,
-                 f"n-best ({self.n_best}) cannot exceed the beam size ({self.beam_size})")
-        _require(self.length_penalty >= 0, f"length penalty must be >= 0, got {self.length_penalty}")
-        _require(self.temperature > 0, f"temperature must be > 0, got {self.temperature}")
-        _require(self.top_k >= 0, f"top-k must be >= 0, got {self.top_k}")
-        _require(0 < self.top_p <= 1, f"top-p must be in (0, 1], got {self.top_p}")
-        _require(0 <= self.min_len <= self.max_len, f"min length must be in [0, max length], got {self.min_len}")
-        _require(1 <= self.max_len <= MAX_DECODE_LEN,
-                 f"max length must be in [1, {MAX_DECODE_LEN}], got {self.max_len}")
-        _require(self.record_top >= 0, f"record_top must be >= 0, got {self.record_top}")
-        _require(0.0 <= self.min_p < 1.0, f"min-p must be in [0, 1), got {self.min_p}")
-        _require(1.0 <= self.repetition_penalty <= 10.0,
-                 f"repetition penalty must be in [1, 10], got {self.repetition_penalty}")
-        _require(0 <= self.no_repeat_ngram <= 10,
-                 f"no-repeat n-gram size must be in [0, 10], got {self.no_repeat_ngram}")
+                 "cfg_n_best_beam", n=self.n_best, k=self.beam_size)
+        _require(self.length_penalty >= 0, "cfg_length_penalty", value=self.length_penalty)
+        _require(self.temperature > 0, "cfg_temperature", value=self.temperature)
+        _require(self.top_k >= 0, "cfg_top_k", value=self.top_k)
+        _require(0 < self.top_p <= 1, "cfg_top_p", value=self.top_p)
+        _require(0 <= self.min_len <= self.max_len, "cfg_min_len", value=self.min_len)
+        _require(1 <= self.max_len <= MAX_DECODE_LEN, "cfg_max_len", top=MAX_DECODE_LEN, value=self.max_len)
+        _require(self.record_top >= 0, "cfg_record_top", value=self.record_top)
+        _require(0.0 <= self.min_p < 1.0, "cfg_min_p", value=self.min_p)
+        _require(1.0 <= self.repetition_penalty <= 10.0, "cfg_repetition_penalty", value=self.repetition_penalty)
+        _require(0 <= self.no_repeat_ngram <= 10, "cfg_no_repeat_ngram", value=self.no_repeat_ngram)
         _require(1 <= self.beam_groups <= self.beam_size and self.beam_size % self.beam_groups == 0,
-                 f"beam groups must divide the beam size ({self.beam_size}), got {self.beam_groups}")
-        _require(0.0 <= self.diversity_penalty <= 100.0,
-                 f"diversity penalty must be in [0, 100], got {self.diversity_penalty}")
+                 "cfg_beam_groups", k=self.beam_size, value=self.beam_groups)
+        _require(0.0 <= self.diversity_penalty <= 100.0, "cfg_diversity_penalty", value=self.diversity_penalty)
 
 
 @dataclass(frozen=True)
@@ -167,24 +164,22 @@ class TrainConfig(_Serializable):
     # AVX512-BF16; fp32 where there is none) | fp32
 
     def __post_init__(self):
-        _require(self.epochs >= 1, f"epochs must be >= 1, got {self.epochs}")
-        _require(self.max_steps >= 0, f"max steps must be >= 0, got {self.max_steps}")
-        _require(self.batch_size >= 1, f"batch size must be >= 1, got {self.batch_size}")
-        _require(self.lr > 0, f"learning rate must be > 0, got {self.lr}")
-        _require(self.clip > 0, f"clip must be > 0, got {self.clip}")
-        _require(0 <= self.label_smoothing < 1, f"label smoothing must be in [0, 1), got {self.label_smoothing}")
-        _require(0 <= self.teacher_forcing <= 1, f"teacher forcing must be in [0, 1], got {self.teacher_forcing}")
-        _require(self.schedule in SCHEDULES, f"schedule must be one of {SCHEDULES}, got {self.schedule!r}")
-        _require(self.schedule_k >= 0, f"schedule_k must be >= 0, got {self.schedule_k}")
-        _require(self.schedule != "exponential" or self.schedule_k < 1,
-                 f"the exponential schedule needs schedule_k in (0, 1) (ratio = k ** step), got {self.schedule_k}")
+        _require(self.epochs >= 1, "cfg_epochs", value=self.epochs)
+        _require(self.max_steps >= 0, "cfg_max_steps", value=self.max_steps)
+        _require(self.batch_size >= 1, "cfg_batch_size", value=self.batch_size)
+        _require(self.lr > 0, "cfg_lr", value=self.lr)
+        _require(self.clip > 0, "cfg_clip", value=self.clip)
+        _require(0 <= self.label_smoothing < 1, "cfg_label_smoothing", value=self.label_smoothing)
+        _require(0 <= self.teacher_forcing <= 1, "cfg_teacher_forcing", value=self.teacher_forcing)
+        _require(self.schedule in SCHEDULES, "cfg_schedule", choices=SCHEDULES, value=repr(self.schedule))
+        _require(self.schedule_k >= 0, "cfg_schedule_k", value=self.schedule_k)
+        _require(self.schedule != "exponential" or self.schedule_k < 1, "cfg_exponential_k", value=self.schedule_k)
         _require(self.schedule != "inverse-sigmoid" or self.schedule_k == 0 or 1 <= self.schedule_k <= 1e6,
-                 f"the inverse-sigmoid schedule needs schedule_k in [1, 1e6] (ratio = k / (k + exp(step / k))), "
-                 f"got {self.schedule_k}")
+                 "cfg_inverse_sigmoid_k", value=self.schedule_k)
         _require(self.schedule in ("exponential", "inverse-sigmoid") or self.schedule_k == 0,
-                 f"schedule_k applies to the exponential and inverse-sigmoid schedules only, not {self.schedule}")
-        _require(math.isfinite(self.lr), f"learning rate must be finite, got {self.lr}")
-        _require(self.patience >= 0, f"patience must be >= 0, got {self.patience}")
-        _require(self.time_limit >= 0, f"time limit must be >= 0, got {self.time_limit}")
-        _require(self.device in DEVICES, f"device must be one of {DEVICES}, got {self.device!r}")
-        _require(self.precision in PRECISIONS, f"precision must be one of {PRECISIONS}, got {self.precision!r}")
+                 "cfg_schedule_k_unused", schedule=self.schedule)
+        _require(math.isfinite(self.lr), "cfg_lr_finite", value=self.lr)
+        _require(self.patience >= 0, "cfg_patience", value=self.patience)
+        _require(self.time_limit >= 0, "cfg_time_limit", value=self.time_limit)
+        _require(self.device in DEVICES, "cfg_device", choices=DEVICES, value=repr(self.device))
+        _require(self.precision in PRECISIONS, "cfg_precision", choices=PRECISIONS, value=repr(self.precision))

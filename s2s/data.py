@@ -9,13 +9,17 @@ from pathlib import Path
 
 import torch
 
+from .messages import Keyed
 from .tokenizer import EOS, PAD, SOS, Vocab
 
 MAX_FILE_BYTES = 200 * 1024 * 1024
 
 
-class CorpusError(ValueError):
-    """A corpus file is unusable; the message names the file and, where there is one, the line."""
+class CorpusError(Keyed, ValueError):
+    """A corpus file is unusable; the message names the file and, where there is one, the line.
+
+    Built from a message key (`CorpusError.of(key, file=..., line=...)`, see s2s/messages.py) or, the old way,
+    from a path and an English sentence."""
 
     def __init__(self, path: str | Path, message: str, line: int | None = None):
         where = f"{path}:{line}" if line else str(path)
@@ -26,9 +30,9 @@ def read_text(path: str | Path, max_bytes: int = MAX_FILE_BYTES) -> list[str]:
     """Lines of a UTF-8 text file; rejects missing, empty, binary, oversized and non-UTF-8 files."""
     path = Path(path)
     if not path.is_file():
-        raise CorpusError(path, "file not found")
+        raise CorpusError.of("corpus_not_found", file=path)
     if path.stat().st_size > max_bytes:
-        raise CorpusError(path, f"file is larger than {max_bytes // (1024 * 1024)} MB")
+        raise CorpusError.of("corpus_too_big", file=path, mb=max_bytes // (1024 * 1024))
     return decode_lines(path.read_bytes(), path)
 
 
@@ -48,18 +52,18 @@ def decode_lines(data: bytes, name: str | Path, allow_empty: bool = False) -> li
     A file with nothing but blank lines is an error unless `allow_empty` (its blank lines are returned)."""
     raw = split_lines(data)
     if not allow_empty and not any(r.strip() for r in raw):
-        raise CorpusError(name, "file is empty")
+        raise CorpusError.of("corpus_empty", file=name)
     return [decode_line(line, name, number) for number, line in enumerate(raw, 1)]
 
 
 def decode_line(raw: bytes, name: str | Path, number: int) -> str:
     """One line's text; CorpusError naming the file and line when it is binary or not UTF-8."""
     if b"\x00" in raw:
-        raise CorpusError(name, "binary data (NUL byte), not a text file", number)
+        raise CorpusError.of("corpus_binary", file=name, line=number)
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as err:
-        raise CorpusError(name, f"not valid UTF-8 (byte {err.start + 1}); save the file as UTF-8", number) from None
+        raise CorpusError.of("corpus_not_utf8", file=name, line=number, byte=err.start + 1) from None
 
 
 def tsv_pair(line: str, name: str | Path, number: int) -> tuple[str, str] | None:
@@ -68,7 +72,7 @@ def tsv_pair(line: str, name: str | Path, number: int) -> tuple[str, str] | None
         return None
     cols = line.split("\t")
     if len(cols) < 2:
-        raise CorpusError(name, "no TAB: expected 'source<TAB>target'", number)
+        raise CorpusError.of("corpus_no_tab", file=name, line=number)
     return cols[0].strip(), cols[1].strip()
 
 
@@ -89,24 +93,23 @@ def parse_csv(lines: list[str], name: str | Path) -> list[tuple[str, str]]:
     try:
         header = next(rows)
         if len(header) < 2:
-            raise CorpusError(name, "CSV header needs two columns (source,target)", 1)
+            raise CorpusError.of("corpus_csv_header", file=name, line=1)
         pairs = []
         for row in rows:
             if not any(c.strip() for c in row):
                 continue
             if len(row) < 2:
-                raise CorpusError(name, "CSV row needs two columns", rows.line_num)
+                raise CorpusError.of("corpus_csv_row", file=name, line=rows.line_num)
             pairs.append((one_line(row[0]), one_line(row[1])))
     except csv.Error as err:
-        raise CorpusError(name, f"malformed CSV: {err}", rows.line_num) from None
+        raise CorpusError.of("corpus_csv_malformed", file=name, line=rows.line_num, reason=str(err)) from None
     return pairs
 
 
 def zip_sides(src: list[str], tgt: list[str], src_name, tgt_name) -> list[tuple[str, str]]:
     """Align two one-sentence-per-line files; both must have the same number of lines."""
     if len(src) != len(tgt):
-        raise CorpusError(tgt_name, f"has {len(tgt)} lines but {src_name} has {len(src)}: "
-                                    "the files must be aligned line by line")
+        raise CorpusError.of("corpus_misaligned", file=tgt_name, n=len(tgt), other=src_name, m=len(src))
     return [(s.strip(), t.strip()) for s, t in zip(src, tgt) if s.strip() or t.strip()]
 
 
@@ -114,7 +117,7 @@ def check_pairs(pairs: list[tuple[str, str]], name) -> list[tuple[str, str]]:
     """Reject corpora with no usable pair."""
     pairs = [(s, t) for s, t in pairs if s and t]
     if not pairs:
-        raise CorpusError(name, "no sentence pairs with both a source and a target")
+        raise CorpusError.of("corpus_no_pairs", file=name)
     return pairs
 
 

@@ -109,7 +109,7 @@ def _stat(path: str) -> list:
 def _lines(path: str) -> Iterator[tuple[int, str]]:
     """Numbered UTF-8 lines of a file of any size; CRLF, CR-only and LF endings; BOM dropped."""
     if not Path(path).is_file():
-        raise CorpusError(path, "file not found")
+        raise CorpusError.of("corpus_not_found", file=path)
     with open(path, "rb") as f:
         number = 0
         for raw in f:
@@ -133,14 +133,14 @@ def _csv_pairs(path: str) -> Iterator[tuple[int, str, str]]:
     try:
         header = next(rows, None)
         if header is None or len(header) < 2:
-            raise CorpusError(path, "CSV header needs two columns (source,target)", 1)
+            raise CorpusError.of("corpus_csv_header", file=path, line=1)
         for row in rows:
             if len(row) >= 2:
                 yield rows.line_num, one_line(row[0]), one_line(row[1])
             elif any(c.strip() for c in row):
-                raise CorpusError(path, "CSV row needs two columns", rows.line_num)
+                raise CorpusError.of("corpus_csv_row", file=path, line=rows.line_num)
     except csv.Error as err:
-        raise CorpusError(path, f"malformed CSV: {err}", rows.line_num) from None
+        raise CorpusError.of("corpus_csv_malformed", file=path, line=rows.line_num, reason=str(err)) from None
 
 
 def _two_files(src: str, tgt: str) -> Iterator[tuple[int, str, str]]:
@@ -148,11 +148,11 @@ def _two_files(src: str, tgt: str) -> Iterator[tuple[int, str, str]]:
     for number, left in a:
         right = next(b, None)
         if right is None:
-            raise CorpusError(tgt, f"has fewer lines than {src} (ends before line {number})")
+            raise CorpusError.of("corpus_fewer_lines", file=tgt, other=src, line=number)
         yield number, left, right[1]
     extra = next(b, None)
     if extra is not None:
-        raise CorpusError(tgt, f"has more lines than {src}: the files must be aligned line by line", extra[0])
+        raise CorpusError.of("corpus_more_lines", file=tgt, line=extra[0], other=src)
 
 
 def _field(row: dict, dotted: str):
@@ -168,20 +168,20 @@ def _hf_pairs(source: Source) -> Iterator[tuple[int, str, str]]:
     try:
         import datasets
     except ImportError:
-        raise CorpusError(source.hf_name, "reading a Hugging Face dataset needs the optional package "
-                                          "`datasets` (pip install datasets)") from None
+        raise CorpusError.of("corpus_hf_missing", file=source.hf_name) from None
     name = source.hf_name
     try:
         stream = datasets.load_dataset(name, source.hf_config or None, split=source.hf_split, streaming=True)
     except Exception as err:  # the library raises many types (missing, offline, bad config)
-        raise CorpusError(name, f"cannot open the dataset: {str(err).splitlines()[0][:200]}") from None
+        raise CorpusError.of("corpus_hf_open", file=name, reason=str(err).splitlines()[0][:200]) from None
     for number, row in enumerate(stream, 1):
         try:
             src, tgt = _field(row, source.hf_src), _field(row, source.hf_tgt)
         except KeyError as err:
-            raise CorpusError(name, f"row has no field {err.args[0]!r} (fields: {sorted(row)})", number) from None
+            raise CorpusError.of("corpus_hf_no_field", file=name, line=number, field=repr(err.args[0]),
+                                 fields=sorted(row)) from None
         if not isinstance(src, str) or not isinstance(tgt, str):
-            raise CorpusError(name, "the two fields must hold text", number)
+            raise CorpusError.of("corpus_hf_not_text", file=name, line=number)
         yield number, src, tgt
 
 
@@ -293,10 +293,9 @@ def _check_resumable(folder: Path, plan: dict) -> None:
     plan_file = folder / "plan.json"
     if plan_file.exists():
         if json.loads(plan_file.read_text()) != plan:
-            raise CorpusError(folder, "holds a different preparation (other sources or settings): "
-                                      "choose an empty --out folder")
+            raise CorpusError.of("corpus_other_plan", file=folder)
     elif any(folder.iterdir()):
-        raise CorpusError(folder, "is not empty and holds no preparation: choose an empty --out folder")
+        raise CorpusError.of("corpus_not_empty", file=folder)
     else:
         plan_file.write_text(json.dumps(plan, indent=1))
 
@@ -331,7 +330,7 @@ def prepare(folder: str | Path, sources: dict[str, Source], tok: TokenizerConfig
                 log(f"{split}: chunk {pending.popleft().get()[0]} written")
     counts = {split: _count(folder, split) for split in sources}
     if not counts.get("train"):
-        raise CorpusError(folder, "the training source has no sentence pairs with both a source and a target")
+        raise CorpusError.of("corpus_no_train_pairs", file=folder)
     meta = {"format": FORMAT, "tokenizer": tok.to_dict(), "pairs": counts, "shards": shards,
             "src_vocab": len(src), "tgt_vocab": len(tgt), "joint": tgt is src}
     _atomic_bytes(folder / "meta.json", json.dumps(meta, indent=1).encode())
@@ -354,7 +353,7 @@ class ShardedCorpus:
         n = meta["shards"].get(split, 0)
         missing = [i for i in range(n) if not shard_done(self.folder, split, i)]
         if missing:
-            raise CorpusError(self.folder, f"shard {shard_name(split, missing[0])} is missing: run prepare again")
+            raise CorpusError.of("corpus_shard_missing", file=self.folder, shard=shard_name(split, missing[0]))
         self.src, self.tgt, starts = [], [], [0]
         src_lens, tgt_lens = [], []
         for i in range(n):
@@ -405,7 +404,7 @@ def _memmap(path: str, count: int) -> np.ndarray:
     if count == 0:
         return np.zeros(0, dtype=np.uint16)
     if os.path.getsize(path) != 2 * count:
-        raise CorpusError(path, f"has {os.path.getsize(path)} bytes, its index says {2 * count}: run prepare again")
+        raise CorpusError.of("corpus_shard_size", file=path, size=os.path.getsize(path), expected=2 * count)
     return np.memmap(path, dtype=np.uint16, mode="r", shape=(count,))
 
 
@@ -440,14 +439,13 @@ def _collate(pairs: list[tuple[np.ndarray, np.ndarray]]) -> Batch:
 def read_meta(folder: Path) -> dict:
     path = Path(folder) / "meta.json"
     if not path.is_file():
-        raise CorpusError(folder, "is not a prepared corpus (no meta.json): run `python -m s2s prepare` first, "
-                                  "or let an interrupted prepare finish")
+        raise CorpusError.of("corpus_not_prepared", file=folder)
     try:
         meta = json.loads(path.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError):
-        raise CorpusError(path, "is not valid JSON") from None
+        raise CorpusError.of("corpus_meta_json", file=path) from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT or not isinstance(meta.get("shards"), dict):
-        raise CorpusError(path, f"is not a prepared corpus of format {FORMAT}")
+        raise CorpusError.of("corpus_meta_format", file=path, format=FORMAT)
     return meta
 
 

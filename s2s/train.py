@@ -17,11 +17,12 @@ from torch import nn
 from .config import ConfigError, TrainConfig
 from .data import Batch, Example, bucketed_batches
 from .decoding import greedy_tokens
+from .messages import Keyed
 from .model import Seq2Seq
 from .tokenizer import PAD, SOS
 
 
-class NonFiniteLoss(RuntimeError):
+class NonFiniteLoss(Keyed, RuntimeError):
     """The loss or the weights became NaN/Inf (e.g. a learning rate far too high): training stops before any
     update or checkpoint with broken weights."""
 
@@ -289,8 +290,8 @@ class Trainer:
         if self.dist:
             value = self.dist.total(value, self.device)
         if not math.isfinite(value):
-            raise NonFiniteLoss(f"training loss became {value} at update {self.progress.step + 1}: "
-                                f"lower the learning rate (now {self.cfg.lr:g}); no checkpoint was written with it")
+            raise NonFiniteLoss.of("train_loss_not_finite", value=value, step=self.progress.step + 1,
+                                   lr=f"{self.cfg.lr:g}")
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.clip)
@@ -301,8 +302,7 @@ class Trainer:
         """Raise NonFiniteLoss when any weight is NaN/Inf (checked before every validation, hence every save)."""
         with torch.no_grad():
             if not all(bool(torch.isfinite(p).all()) for p in self.model.parameters()):
-                raise NonFiniteLoss(f"the weights became NaN/Inf by update {self.progress.step}: lower the "
-                                    f"learning rate (now {self.cfg.lr:g}); no checkpoint was written with them")
+                raise NonFiniteLoss.of("train_weights_not_finite", step=self.progress.step, lr=f"{self.cfg.lr:g}")
 
     def total_steps(self, n_batches: int) -> int:
         total = self.cfg.epochs * n_batches
@@ -371,8 +371,7 @@ class _Run:
         if self.t.dist:
             valid_loss = self.t.dist.broadcast(valid_loss, self.t.device)  # rank 0 validates, all ranks agree
         if self.valid and not math.isfinite(valid_loss):
-            raise NonFiniteLoss(f"validation loss became {valid_loss} at update {p.step}: lower the learning rate "
-                                f"(now {self.t.cfg.lr:g}); no checkpoint was written with it")
+            raise NonFiniteLoss.of("valid_loss_not_finite", value=valid_loss, step=p.step, lr=f"{self.t.cfg.lr:g}")
         improved = valid_loss < p.best_valid or not self.valid
         p.best_valid = min(p.best_valid, valid_loss) if self.valid else p.best_valid
         p.bad_evals = 0 if improved else p.bad_evals + 1

@@ -488,3 +488,100 @@ def test_a_shared_link_restores_the_same_results(browser, server, page, strategy
         assert other.locator("#nbest [role=grid]").text_content() == table
     finally:
         ctx.close()
+
+
+# ---------------------------------------------------------------- issue 10: a projector (1920 x 1080)
+
+# the page's base text: prose, labels, tabs, radio choices, table headers, text boxes. (Not .gradio-container's own
+# size: Gradio scopes the rules of a @media block inside .gradio-container .contain, so the app sizes the text there.)
+BASE_TEXT = ".prose p, #source label, button[role=tab], #strategy label, #nbest th, #source textarea"
+TEXT_SIZES = """sel => Object.fromEntries(sel.split(', ').map(
+    s => [s, parseFloat(getComputedStyle(document.querySelector(s)).fontSize)]))"""
+PROJECTOR_MEASURES = """() => {
+    const size = el => parseFloat(getComputedStyle(el).fontSize);
+    const box = t => {  // the text's own box, rotated as drawn, in page pixels
+        const b = t.getBBox(), m = t.getScreenCTM();
+        const at = (x, y) => [m.a * x + m.c * y + m.e, m.b * x + m.d * y + m.f];
+        return [at(b.x, b.y), at(b.x + b.width, b.y), at(b.x + b.width, b.y + b.height), at(b.x, b.y + b.height)];
+    };
+    const ticks = sel => [...document.querySelectorAll('#step_plot ' + sel)]
+        .filter(t => t.textContent.trim() && t.getBBox().width > 0)
+        .map(t => ({text: t.textContent, size: size(t), corners: box(t)}));
+    const lines = el => {  // how many lines a cell's text takes
+        const r = document.createRange();
+        r.selectNodeContents(el);
+        return new Set([...r.getClientRects()].map(q => Math.round(q.top))).size;
+    };
+    const numbers = [...document.querySelectorAll('#nbest .body-cell')]
+        .filter(c => [...c.parentElement.children].indexOf(c) < 3)  // rank, score, log-prob
+        .map(c => [c.textContent.trim(), lines(c.querySelector('span') || c)]);
+    const label = document.querySelector('#step_plot [data-testid=block-label], #step_plot label');
+    const title = document.querySelector('#step_plot .gtitle');
+    return {translation: size(document.querySelector('#translation textarea')), numbers,
+            label: label.getBoundingClientRect().bottom, title: title.getBoundingClientRect().top,
+            scroll: document.scrollingElement.scrollWidth, inner: innerWidth,
+            xticks: ticks('.xaxislayer-above text'), yticks: ticks('.yaxislayer-above text')};
+}"""
+
+
+def _overlap(a: list, b: list, slack: float = 1.0) -> bool:
+    """Do two convex quadrilaterals (corner lists) overlap by more than `slack` px? (separating axes)"""
+    for poly in (a, b):
+        for (x1, y1), (x2, y2) in zip(poly, poly[1:] + poly[:1]):
+            nx, ny = y1 - y2, x2 - x1
+            norm = (nx * nx + ny * ny) ** 0.5 or 1.0
+            pa = [(x * nx + y * ny) / norm for x, y in a]
+            pb = [(x * nx + y * ny) / norm for x, y in b]
+            if max(pa) <= min(pb) + slack or max(pb) <= min(pa) + slack:
+                return False
+    return True
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_projector_1920_is_readable(browser, server, lang):
+    """A classroom projector: the projector CSS applies (larger base text than at 1280 px), the translation is large,
+    the n-best numbers are in view, the step heatmap's tick labels are >= 14 px and do not overlap, and the page
+    does not scroll sideways."""
+    ctx, pg = open_page(browser, server, 1280, lang=lang)
+    try:
+        laptop = pg.evaluate(TEXT_SIZES, BASE_TEXT)
+    finally:
+        ctx.close()
+    beam, entropy, headers = (("束搜索", "熵", ("名次", "分数", "对数概率")) if lang == "zh" else
+                              ("beam", "entropy", ("rank", "score", "log-prob")))
+    ctx, pg = open_page(browser, server, 1920, lang=lang, height=1080)
+    try:
+        pg.fill("#source textarea", "他昨天晚上在图书馆看书看到很晚，因为下个星期有一个很重要的考试。")
+        pick_radio(pg, "#strategy", beam)
+        translate(pg)
+        wait_rows(pg, "#nbest", 5)
+        plot_text(pg, "#step_plot", entropy)
+        time.sleep(1)  # let the figure settle at its final width
+        m = pg.evaluate(PROJECTOR_MEASURES)
+        projector = pg.evaluate(TEXT_SIZES, BASE_TEXT)
+        assert all(projector[s] > laptop[s] for s in laptop), (projector, laptop)  # @media (min-width: 1800px)
+        assert m["translation"] >= 20, m["translation"]
+        assert len(m["numbers"]) >= 15 and all(n == 1 for _, n in m["numbers"]), m["numbers"]  # no number wraps
+        assert m["scroll"] <= m["inner"], (m["scroll"], m["inner"])  # no horizontal scrollbar
+        assert m["label"] <= m["title"] + 1, (m["label"], m["title"])  # the panel's label leaves the title readable
+        assert len(m["xticks"]) >= 2 and m["yticks"]
+        small = [(t["text"], t["size"]) for t in m["xticks"] + m["yticks"] if t["size"] < 14]
+        assert not small, small
+        xs = m["xticks"]
+        crowded = [(a["text"], b["text"]) for i, a in enumerate(xs) for b in xs[i + 1:]
+                   if _overlap(a["corners"], b["corners"])]
+        assert not crowded, crowded
+        pg.locator("#nbest").scroll_into_view_if_needed()
+        for name in headers:
+            pattern = rf"^\s*{re.escape(name)}" + (r"\b(?!-)" if lang == "en" else "")
+            cell = pg.locator("#nbest th").filter(has_text=re.compile(pattern)).first
+            box = cell.bounding_box()
+            assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 1920, (name, box)
+        if SHOTS:
+            Path(SHOTS).mkdir(parents=True, exist_ok=True)
+            pg.evaluate("window.scrollTo(0, 0)")
+            time.sleep(1)
+            pg.screenshot(path=str(Path(SHOTS) / f"projector-{lang}.png"))  # what the room sees first
+            pg.screenshot(path=str(Path(SHOTS) / f"projector-{lang}-full.png"), full_page=True)
+    finally:
+        ctx.close()

@@ -21,7 +21,7 @@ from s2s.tokenizer import EOS, SOS, UNK
 from s2s.translator import MAX_SRC_PIECES, Translation, Translator
 
 from . import cache, models, plots, session_files
-from .errors import message
+from .errors import core_text, message
 from .i18n import EN
 
 MAX_CHARS = 5000  # characters accepted from the text box (the model itself reads at most MAX_SRC_PIECES)
@@ -145,7 +145,7 @@ def decode_config(strategy: str, beam_size=5, temperature=1.0, n_best=1, length_
                             beam_groups=_groups(k, beam_groups) if strategy == "beam" else 1,
                             diversity_penalty=float(diversity_penalty or 0.0))
     except (ConfigError, TypeError, ValueError) as err:
-        raise gr.Error(str(err)) from None
+        raise gr.Error(core_text(err)) from None
 
 
 def _label(translator: Translator, token: int) -> str:

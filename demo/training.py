@@ -37,7 +37,7 @@ from s2s.train import Event, Progress, Trainer
 from s2s.translator import Translator
 
 from . import models, plots, session_files
-from .errors import explain, language, message
+from .errors import core_text, explain, language, message
 from .handlers import get_model
 from .i18n_train import CHUNK_SECONDS, GPU_CALL_SECONDS, TRAIN_DEFAULTS
 
@@ -212,7 +212,7 @@ def train_config(epochs, lr, batch_size, teacher_forcing, schedule, time_limit, 
                            time_limit=float(min(MAX_SECONDS, max(1, float(time_limit or MAX_SECONDS)))),
                            patience=0, eval_every=max(5, n_batches // 3), device="auto")
     except (ConfigError, TypeError, ValueError) as err:
-        raise gr.Error(str(err)) from None
+        raise gr.Error(core_text(err)) from None
 
 
 def translate_all(translator: Translator, sources: list[str]) -> list[str]:

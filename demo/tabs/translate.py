@@ -72,6 +72,19 @@ def _step_range(memory: dict | None):
     return gr.update(minimum=1, maximum=max(1, n), value=min(2, n), step=1)
 
 
+def _translate_with_whatif(*args):
+    """The Translate button: handlers.translate_stream's messages, the first also setting the what-if step slider and
+    word choices for the new translation (no follow-up requests: they used to arrive while the next click was
+    being served, and slowed it)."""
+    for i, out in enumerate(handlers.translate_stream(*args)):
+        if i:
+            yield (*out, gr.skip(), gr.skip())
+            continue
+        memory = out[-1]
+        step = _step_range(memory)
+        yield (*out, step, handlers.whatif_tokens(memory, step["value"]))
+
+
 def _examples(choices: list[str]) -> list[str]:
     chosen = handlers.translate_examples("zh-en") or FALLBACK_EXAMPLES
     german = handlers.translate_examples("de-en")[:1] if any(models.language_pair(m) == "de-en" for m in choices) \
@@ -187,10 +200,8 @@ def build(session_models: gr.State) -> TranslateTab:
               min_p, repetition, no_repeat, groups, diversity, session_models]
     outputs = [translation, notice, nbest, step_plot, attention_plot, tree_plot, memory]
     for trigger, name in ((go.click, "translate"), (source.submit, "translate_submit")):
-        event = trigger(friendly(handlers.translate_stream), inputs, outputs, api_name=name, concurrency_id=DECODE,
-                        validator=_need_text)
-        event.then(friendly(_step_range), memory, step, api_name=f"{name}_whatif_steps", queue=False).then(
-            friendly(handlers.whatif_tokens), [memory, step], token, api_name=f"{name}_whatif_tokens", queue=False)
+        trigger(friendly(_translate_with_whatif), inputs, outputs + [step, token], api_name=name,
+                concurrency_id=DECODE, validator=_need_text)
     beam_size.release(_retranslate, inputs, outputs, api_name="translate_on_k", concurrency_id=DECODE)
     step.release(friendly(handlers.whatif_tokens), [memory, step], token, api_name="whatif_tokens", queue=False)
     draw.click(friendly(handlers.draw_samples),

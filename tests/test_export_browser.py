@@ -278,3 +278,31 @@ def test_every_export_button_writes_a_file_of_its_own():
     assert len(files) == len(set(files)) >= 30
     figures = {f.rsplit(".", 1)[0] for f in files if f.endswith(".svg")}
     assert {f + ext for f in figures for ext in (".png", ".svg", ".csv")} <= set(files)
+
+
+def test_lesson_cards_offer_downloads_only_for_what_they_show(browser, server):
+    """The lesson's panels come and go with the cards: the download row of a figure shows only while it is drawn."""
+    ctx = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-US", accept_downloads=True)
+    page = ctx.new_page()
+    page.set_default_timeout(SLOW)
+    try:
+        page.goto(server + "?card=2&lang=en")  # the lesson tab opens (the Translate tab, never drawn, has no figure)
+        page.wait_for_function("() => window.s2sExport")
+        wait_text(page, "#lesson_card", r"2\. Greedy is myopic")
+        wait_text(page, "#lesson_question", ".")
+        assert not page.locator("#lesson_plot_export").is_visible()  # nothing revealed yet
+        assert not page.locator("#lesson_plot2_export").is_visible()
+        page.locator("#lesson_question label").first.click()
+        page.click("#lesson_reveal")
+        page.wait_for_selector("#lesson_plot .js-plotly-plot .main-svg")
+        page.wait_for_selector("#lesson_plot_export", state="visible")
+        name, data = download(page, "#lesson_plot_png")
+        assert name == "s2s-lesson-figure.png"
+        check_png(data, figure_size(page, "lesson_plot"))
+        name, data = download(page, "#lesson_plot_csv")
+        assert name == "s2s-lesson-figure.csv" and len(read_csv(data)) > 2
+        page.click("#lesson_next")  # card 3: its figure is hidden until the next reveal, and so is the row
+        wait_text(page, "#lesson_card", r"3\. Sampling and temperature")
+        page.wait_for_selector("#lesson_plot_export", state="hidden")
+    finally:
+        ctx.close()

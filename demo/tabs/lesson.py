@@ -11,7 +11,7 @@ from pathlib import Path
 
 import gradio as gr
 
-from .. import lesson
+from .. import exports, lesson
 from ..errors import friendly, language
 from ..i18n import EN, ZH
 from ..lesson_cards import tr
@@ -151,12 +151,16 @@ def build(session_models: gr.State | None = None) -> LessonTab:
     heading = gr.Markdown(elem_id="lesson_card")
     setup_md = gr.Markdown(elem_id="lesson_setup")
     setup_plot = gr.Plot(visible=False, elem_id="lesson_setup_plot", elem_classes=["s2s-plot"])
+    exports.plot_exports(setup_plot, "lesson-setup", only_when_drawn=True)
     guess = gr.Radio([], label=tr("en", "lesson_prediction"), elem_id="lesson_question")
     reveal_btn = gr.Button(tr("en", "lesson_reveal"), variant="primary", elem_id="lesson_reveal")
     verdict = gr.Markdown(elem_id="lesson_verdict")
     plot = gr.Plot(visible=False, elem_id="lesson_plot", elem_classes=["s2s-plot"])
+    exports.plot_exports(plot, "lesson-figure", only_when_drawn=True)
     plot2 = gr.Plot(visible=False, elem_id="lesson_plot2", elem_classes=["s2s-plot"])
+    exports.plot_exports(plot2, "lesson-figure-2", only_when_drawn=True)
     table = gr.Dataframe(visible=False, interactive=False, wrap=True, elem_id="lesson_table")
+    exports.table_csv(table, "lesson-table", only_when_drawn=True)
     link = gr.Markdown(elem_id="lesson_link")
     with gr.Row():
         handout_btn = gr.Button(tr("en", "lesson_handout"), elem_id="lesson_handout", scale=0, min_width=240)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import torch
 
 from .config import DecodeConfig
-from .model import Encoded, Seq2Seq, State, select_state
+from .model import Encoded, Seq2Seq, State, StepOutput, select_state
 from .tokenizer import EOS, PAD, SOS
 
 

@@ -14,7 +14,7 @@ from s2s.data import collate, encode_pairs
 from s2s.decoding import decode, greedy_tokens
 from s2s.config import DecodeConfig
 from s2s.train import Trainer, scheduled_sampling_loss, teacher_forced_loss
-from s2s.tokenizer import PAD, SOS
+from s2s.tokenizer import PAD
 
 from conftest import TOY_PAIRS, reverse_examples, train_reverse
 

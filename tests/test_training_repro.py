@@ -15,7 +15,7 @@ from s2s.model import Seq2Seq
 from s2s.tokenizer import PAD, SOS
 from s2s.train import Event, NonFiniteLoss, Trainer, _loss
 
-from conftest import TOY_PAIRS, reverse_examples
+from conftest import TOY_PAIRS
 
 PAIRS = TOY_PAIRS * 3
 

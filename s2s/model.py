@@ -157,6 +157,16 @@ class Attention(nn.Module):
         return torch.bmm(weights, values), weights
 
 
+def attend(attention: Attention | None, combine, dec_out: torch.Tensor,
+           enc: Encoded) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Luong's attentional pre-output tanh(W [h_t; context]) and the weights; `combine` is W's product (the
+    decoder's nn.Linear, or a prepacked copy: s2s/packed.py). Without attention: dec_out itself, None."""
+    if attention is None:
+        return dec_out, None
+    context, weights = attention(dec_out, enc.keys, enc.outputs, enc.mask)
+    return torch.tanh(combine(torch.cat([dec_out, context], dim=-1))), weights
+
+
 class Decoder(_Recurrent):
     def __init__(self, cfg: ModelConfig, embedding: nn.Embedding):
         super().__init__(cfg, embedding)
@@ -169,10 +179,7 @@ class Decoder(_Recurrent):
 
     def attend(self, dec_out: torch.Tensor, enc: Encoded) -> tuple[torch.Tensor, torch.Tensor | None]:
         """dec_out (batch, T, hidden) -> pre-output (batch, T, hidden), attention (batch, T, src_len)."""
-        if self.attention is None:
-            return dec_out, None
-        context, weights = self.attention(dec_out, enc.keys, enc.outputs, enc.mask)
-        return torch.tanh(self.combine(torch.cat([dec_out, context], dim=-1))), weights
+        return attend(self.attention, self.combine, dec_out, enc)
 
     def logits(self, pre: torch.Tensor) -> torch.Tensor:
         """pre-output (..., hidden) -> logits (..., tgt_vocab)."""

@@ -26,7 +26,7 @@ from typing import Callable
 import torch
 from torch import nn
 
-from .model import Encoded, Seq2Seq, State, StepOutput
+from .model import Encoded, Seq2Seq, State, StepOutput, attend
 from .tokenizer import PAD
 
 PRECISIONS = ("fp32", "int8", "auto")
@@ -188,10 +188,7 @@ class PackedDecoder:
             linear(decoder.out.weight, decoder.out.bias)
 
     def attend(self, dec_out: torch.Tensor, enc: Encoded) -> tuple[torch.Tensor, torch.Tensor | None]:
-        if self.attention is None:
-            return dec_out, None
-        context, weights = self.attention(dec_out, enc.keys, enc.outputs, enc.mask)
-        return torch.tanh(self.combine(torch.cat([dec_out, context], dim=-1))), weights
+        return attend(self.attention, self.combine, dec_out, enc)
 
     def logits(self, pre: torch.Tensor) -> torch.Tensor:
         return self.out(self.project(pre) if self.project is not None else pre)

@@ -67,6 +67,19 @@ LANG_SCRIPT = """<script>(function () {
   } catch (e) {}
   document.documentElement.lang = tag;
 })();</script>"""
+# Gradio's Plot component drops its Plotly graph when a plot is cleared without Plotly.purge, and Plotly's window
+# resize listener (responsive: true) keeps the detached graph alive: ~1,400 DOM nodes and ~240 listeners per
+# translation. Purging each graph as it leaves the page frees it.
+PLOT_PURGE_SCRIPT = """<script>(function () {
+  function purge(node) {
+    if (node.nodeType !== 1 || !window.Plotly) return;
+    var graphs = node.classList.contains("js-plotly-plot") ? [node] : node.querySelectorAll(".js-plotly-plot");
+    for (var i = 0; i < graphs.length; i++) if (!graphs[i].isConnected) window.Plotly.purge(graphs[i]);
+  }
+  new MutationObserver(function (changes) {
+    changes.forEach(function (c) { c.removedNodes.forEach(purge); });
+  }).observe(document.documentElement, {childList: true, subtree: true});
+})();</script>"""
 DECODE_CONCURRENCY = 4  # decoding requests served at once (one torch thread each); more than one session's cap
 QUEUE_SIZE = 200  # jobs waiting in all groups together (each session and IP address has its own cap: demo/limits.py)
 CACHE_SWEEP = (600, 3600)  # every 10 minutes, Gradio deletes the files it handed out more than an hour ago
@@ -186,7 +199,7 @@ async def send_page(start: dict, body: bytes, send) -> None:
     headers = [(k, v) for k, v in start["headers"] if k.lower() != b"content-length"]
     kinds = dict((k.lower(), v) for k, v in start["headers"])
     if b"text/html" in kinds.get(b"content-type", b"") and not kinds.get(b"content-encoding"):
-        body = body.replace(b"<head>", b"<head>" + (LANG_SCRIPT + exports.script()).encode(), 1)
+        body = body.replace(b"<head>", b"<head>" + (LANG_SCRIPT + PLOT_PURGE_SCRIPT + exports.script()).encode(), 1)
     await send({**start, "headers": headers + [(b"content-length", str(len(body)).encode())]})
     await send({"type": "http.response.body", "body": body})
 
@@ -198,4 +211,8 @@ def launch_kwargs() -> dict:
     return {"i18n": I18N, "css": CSS + exports.CSS, "max_file_size": "5mb", "theme": gr.themes.Soft(),
             "ssr_mode": False,
             "footer_links": ["api", "gradio"],  # no Settings: the language is chosen with the links at the top
+            # no run history: Gradio would keep every run's inputs and figures in the visitor's localStorage (a
+            # shared classroom computer would show the last class's sentences) and re-write all of them at each
+            # message, which made a page slower with every translation (issue 10 §11)
+            "run_history": False,
             "app_kwargs": {"middleware": [Middleware(LanguageScript)]}}

@@ -585,3 +585,32 @@ def test_projector_1920_is_readable(browser, server, lang):
             pg.screenshot(path=str(Path(SHOTS) / f"projector-{lang}-full.png"), full_page=True)
     finally:
         ctx.close()
+
+
+def _retained_nodes(page, cdp) -> int:
+    """DOM nodes alive in the page after a full garbage collection (attached or not)."""
+    cdp.send("HeapProfiler.collectGarbage")
+    return cdp.send("Memory.getDOMCounters")["nodes"]
+
+
+def test_a_long_class_keeps_the_page_fast_and_private(page):
+    """A page that translated many sentences stays as fast as a new one (issue 10 §11: click-to-text grew from
+    ~160 ms to ~400 ms over 20 translations) and leaves nothing of them in the browser:
+    - Gradio's run history (on by default since Gradio 6) re-read and re-wrote every earlier run's inputs and
+      figures in localStorage at each message, and kept students' sentences there after the tab closed;
+    - every cleared plot left its Plotly graph (~1,400 nodes, ~240 listeners) alive through Plotly's window
+      resize listener."""
+    cdp = page.context.new_cdp_session(page)
+    sentences = ["我爱你。", "你叫什么名字？"]
+    counts = []
+    for i in range(8):
+        page.fill("#source textarea", sentences[i % 2])
+        page.wait_for_function("document.querySelector('#translation textarea').value === ''")
+        translate(page)
+        plot_text(page, "#step_plot", "<sos>")
+        counts.append(_retained_nodes(page, cdp))
+    history = page.evaluate("Object.keys(localStorage).filter(k => k.startsWith('gradio:run-history'))")
+    assert history == []
+    # same sentence, same panels: two translations apart the page holds the same nodes (a leak adds ~2,800)
+    growth = max(counts[6] - counts[2], counts[7] - counts[3])
+    assert growth < 800, counts

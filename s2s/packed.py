@@ -30,7 +30,8 @@ from .model import Encoded, Seq2Seq, State, StepOutput, attend
 from .tokenizer import PAD
 
 PRECISIONS = ("fp32", "int8", "auto")
-MAX_PACKED_ROWS = 16  # fp32: more rows per step (batch decoding) run on the model's own fused LSTM cell and products
+MAX_PACKED_ROWS = 16  # up to this many rows per step: "a beam" (interactive); more: batch decoding
+BATCH_ROWS = 64  # the batch-decoding row count fp32_kernel measures at (the CLI's default batch)
 Linear = Callable[[torch.Tensor], torch.Tensor]
 
 
@@ -109,19 +110,21 @@ def _seconds(linear, x: torch.Tensor, repeat: int) -> float:
 
 
 @functools.lru_cache(maxsize=None)
-def fp32_kernel(hidden: int = 512, threads: int | None = None) -> str:
-    """'onednn' when the packed oneDNN product of a beam's decoder step (5 x 2*hidden -> 4*hidden) is measurably
-    faster here than torch's plain one (1.3x or more), else 'plain'. Measured once per process and thread count
-    (a few ms); `threads` only keys the cache (the caller's current setting is what runs)."""
+def fp32_kernel(hidden: int = 512, threads: int | None = None, rows: int = PackedLinear.ROWS) -> str:
+    """'onednn' when the packed oneDNN product of a decoder step of `rows` rows (rows x 2*hidden -> 4*hidden) is
+    measurably faster here than torch's plain one (1.3x or more), else 'plain'. Measured once per process, thread
+    count and row count (a few ms); `threads` only keys the cache (the caller's current setting is what runs).
+    Measured on the AMD EPYC at 2 threads: oneDNN 2.5-3x MKL at 5, 64 and 320 rows."""
     if not torch.backends.mkldnn.is_available():
         return "plain"
     gen = torch.Generator().manual_seed(0)
     w = torch.randn(4 * hidden, 2 * hidden, generator=gen) * 0.05
-    x = torch.randn(PackedLinear.ROWS, 2 * hidden, generator=gen)
+    x = torch.randn(rows, 2 * hidden, generator=gen)
+    repeat = max(2, 20 * PackedLinear.ROWS // rows)
     try:
         packed = PackedLinear(w)
         with torch.inference_mode():
-            plain, fast = _seconds(PlainLinear(w), x, 20), _seconds(packed, x, 20)
+            plain, fast = _seconds(PlainLinear(w), x, repeat), _seconds(packed, x, repeat)
     except RuntimeError:  # a build without the op
         return "plain"
     return "onednn" if fast * 1.3 <= plain else "plain"
@@ -204,12 +207,16 @@ class PackedModel:
     module's docstring). fp32 keeps the model's own encoder and teacher-forced pass (fused LSTM calls); int8 runs
     them on int8 weights too, so that every number comes from the same weights."""
 
-    def __init__(self, model: Seq2Seq, kernel: str, whole: bool | None = None):
-        """`whole`: also the encoder and the teacher-forced pass on `kernel` (default: for int8 only)."""
+    def __init__(self, model: Seq2Seq, kernel: str, whole: bool | None = None, small: bool = True,
+                 large: bool = True):
+        """`whole`: also the encoder and the teacher-forced pass on `kernel` (default: for int8 only).
+        `small` / `large`: decoder steps of up to MAX_PACKED_ROWS rows (a beam) / more (batch decoding) run on
+        `kernel`; the others on the model's own products (fp32 only: int8 runs every step on its weights)."""
         if next(model.parameters()).device.type != "cpu":
             raise ValueError("prepacked decoding runs on the CPU only")
         linear = KERNELS[kernel]
         self.model, self.kernel, self.cfg = model, kernel, model.cfg
+        self.small, self.large = (True, True) if kernel == "int8" else (small, large)
         self.whole = kernel == "int8" if whole is None else whole
         with torch.no_grad():
             self.decoder = PackedDecoder(model.decoder, linear)
@@ -234,8 +241,8 @@ class PackedModel:
         return enc.final
 
     def step(self, prev: torch.Tensor, state: State, enc: Encoded) -> StepOutput:
-        if self.kernel == "onednn" and prev.size(0) > MAX_PACKED_ROWS:
-            return self.model.step(prev, state, enc)  # batch decoding: torch's fused cell is as fast here
+        if not (self.small if prev.size(0) <= MAX_PACKED_ROWS else self.large):
+            return self.model.step(prev, state, enc)  # measured no faster here at this many rows
         return self.decoder.step(prev, state, enc)
 
     def decode_all(self, tgt_in: torch.Tensor, enc: Encoded) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -246,12 +253,17 @@ class PackedModel:
 
 
 def for_decoding(model: Seq2Seq, precision: str = "fp32", kernel: str | None = None) -> Seq2Seq | PackedModel:
-    """The model decoding should run on: int8 -> its int8 copy; fp32 -> a oneDNN-packed copy where that is measured
-    faster on this CPU (`fp32_kernel`), else the model itself. `kernel` forces one ('plain', 'onednn', 'int8')."""
+    """The model decoding should run on: int8 -> its int8 copy; fp32 -> a oneDNN-packed copy for the step sizes
+    (a beam's few rows, batch decoding's many) where that is measured faster on this CPU (`fp32_kernel`), else the
+    model itself. `kernel` forces one for every step ('plain', 'onednn', 'int8')."""
     device = next(model.parameters()).device
-    if kernel is None:
-        if resolve(precision, device) == "int8":
-            kernel = "int8"
-        else:
-            kernel = fp32_kernel(model.cfg.hidden, torch.get_num_threads()) if device.type == "cpu" else "plain"
-    return model if kernel == "plain" else PackedModel(model, kernel)
+    if kernel is not None:
+        return model if kernel == "plain" else PackedModel(model, kernel)
+    if resolve(precision, device) == "int8":
+        return PackedModel(model, "int8")
+    if device.type != "cpu":
+        return model
+    threads = torch.get_num_threads()
+    small = fp32_kernel(model.cfg.hidden, threads) == "onednn"
+    large = fp32_kernel(model.cfg.hidden, threads, BATCH_ROWS) == "onednn"
+    return PackedModel(model, "onednn", small=small, large=large) if small or large else model

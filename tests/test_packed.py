@@ -52,14 +52,63 @@ def test_step_by_step_encoder_stops_at_each_sentence_end(reverse_model):
 
 
 @pytest.mark.skipif(not torch.backends.mkldnn.is_available(), reason="no oneDNN in this torch build")
+@pytest.mark.parametrize("per_batch", [3, 24])  # beam: 12 rows per step (a sentence's beam), 96 (batch decoding)
 @pytest.mark.parametrize("strategy", ["greedy", "beam"])
-def test_onednn_fp32_gives_the_same_hypotheses(reverse_model, strategy):
-    """Three sentences at a time: at most 12 rows per step, the packed path (more rows use the model's own)."""
-    assert 3 * 4 <= packed.MAX_PACKED_ROWS
-    ours, theirs = _run(PackedModel(reverse_model, "onednn"), strategy, 3), _run(reverse_model, strategy)
+def test_onednn_fp32_gives_the_same_hypotheses(reverse_model, strategy, per_batch, monkeypatch):
+    model = PackedModel(reverse_model, "onednn")
+    monkeypatch.setattr(reverse_model, "step", _refuse)  # every step runs on the packed weights
+    ours = _run(model, strategy, per_batch)
+    monkeypatch.undo()
+    theirs = _run(reverse_model, strategy)
     assert [[t for t, _ in r] for r in ours] == [[t for t, _ in r] for r in theirs]
     for a, b in zip(ours, theirs):
         assert [lp for _, lp in a] == pytest.approx([lp for _, lp in b], abs=1e-4)
+
+
+def _refuse(*args, **kwargs):
+    raise AssertionError("the model's own step ran instead of the packed one")
+
+
+def _kernels(monkeypatch, small: str, large: str):
+    """fp32_kernel as if measured: `small` at a beam's rows, `large` at batch-decoding rows."""
+    monkeypatch.setattr(packed, "fp32_kernel",
+                        lambda hidden=512, threads=None, rows=packed.PackedLinear.ROWS:
+                        small if rows <= packed.MAX_PACKED_ROWS else large)
+
+
+def _steps_on(model, rows: int) -> str:
+    """Which weights a decoder step of `rows` rows runs on: 'packed' or 'model'."""
+    b = collate(reverse_examples(rows, 3, low=3, high=4))
+    with torch.inference_mode():
+        enc = model.encode(b.src, b.src_len)
+        ran = []
+        original = model.model.step
+
+        def spy(*args):
+            ran.append("model")
+            return original(*args)
+        model.model.step = spy
+        try:
+            model.step(b.tgt[:, 0], model.init_state(enc), enc)
+        finally:
+            del model.model.step
+    return ran[0] if ran else "packed"
+
+
+@pytest.mark.parametrize("small,large", [("onednn", "onednn"), ("plain", "onednn"), ("onednn", "plain")])
+def test_the_kernel_is_chosen_per_row_count(reverse_model, monkeypatch, small, large):
+    """A beam's step (a few rows) and batch decoding's (64 rows and more) each run where they were measured faster
+    (on the AMD EPYC oneDNN's fp32 product was 2.5x MKL's at 64 and 320 rows too, not only at 5)."""
+    _kernels(monkeypatch, small, large)
+    model = for_decoding(reverse_model, "fp32")
+    assert isinstance(model, PackedModel)
+    assert _steps_on(model, 3) == ("packed" if small == "onednn" else "model")
+    assert _steps_on(model, 40) == ("packed" if large == "onednn" else "model")
+
+
+def test_plain_everywhere_keeps_the_model(reverse_model, monkeypatch):
+    _kernels(monkeypatch, "plain", "plain")
+    assert for_decoding(reverse_model, "fp32") is reverse_model
 
 
 def test_int8_products_are_close_to_fp32():

@@ -10,7 +10,8 @@ FLOPs are counted from the shapes, for the real (non-pad) tokens only, so paddin
   - forward + backward = 3 x forward; elementwise work (gates, softmax, Adam) is not counted.
 Peak: the fastest fp32 kernel this machine runs with the same threads, of several kinds whose FLOPs are known:
 torch.mm at 1024^2, 2048^2 and 4096^2 (BLAS, e.g. MKL), the model's output-layer shape through nn.Linear, and a
-2-layer nn.LSTM forward (oneDNN's fused kernels, which on some CPUs run twice as fast as MKL's mm). Measured before,
+2-layer nn.LSTM forward (oneDNN's fused kernels, which on some CPUs run twice as fast as MKL's mm), and oneDNN's
+fp32 matrix product with prepacked weights at the output layer's and an LSTM layer's shapes. Measured before,
 between and after the models in the same run; every row is reported against the best peak seen, so a percentage
 above 100 would mean the step beat every kernel measured (it cannot, as each step is made of such kernels).
 Two kinds of batch: real Multi30k batches (length-bucketed, as trained) and equal-length random batches with the
@@ -51,6 +52,25 @@ def kernel_peaks(reps: int = 5) -> dict[str, float]:
     peaks["linear 1024x512x8000"] = _best_gflops(lambda: linear(x), 2 * 1024 * 512 * 8000, reps)
     lstm, seq = torch.nn.LSTM(512, 512, 2, batch_first=True), torch.randn(64, 16, 512)
     peaks["lstm 2x512 b64 t16"] = _best_gflops(lambda: lstm(seq), lstm_flops(64 * 16, 512, 512, 2), reps)
+    peaks.update(onednn_peaks(reps))
+    return peaks
+
+
+def onednn_peaks(reps: int) -> dict[str, float]:
+    """oneDNN's fp32 product with prepacked weights (s2s/packed.py), at the output layer's and an LSTM layer's
+    shapes: on the AMD EPYC it runs at 2-2.5x MKL's torch.mm, so a peak without it would flatter every step."""
+    from s2s.packed import PackedLinear
+
+    if not torch.backends.mkldnn.is_available():
+        return {}
+    peaks = {}
+    for rows, k, n in ((1024, 512, 8000), (1024, 1024, 2048)):
+        x, w = torch.randn(rows, k), torch.randn(n, k)
+        try:
+            linear = PackedLinear(w)
+        except RuntimeError:  # a build without the op
+            return peaks
+        peaks[f"onednn linear {rows}x{k}x{n}"] = _best_gflops(lambda: linear(x), 2 * rows * k * n, reps)
     return peaks
 
 

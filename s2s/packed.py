@@ -6,8 +6,9 @@ a 5-row matrix runs at a fraction of the CPU's speed (measured: 0.6-1.0 ms for 5
 faster paths for the same products, each with its weights reordered once, when the model is loaded:
 
 - fp32 through oneDNN (`PackedLinear`): the same arithmetic in fp32 (only the summation order differs, as between
-  batch sizes), about 3 times faster at those shapes; used for fp32 decoding where a measurement at load time finds
-  it faster than the plain product (`fp32_kernel`).
+  batch sizes), about 3 times faster at those shapes, and 2-2.5 times at batch decoding's 64-320 rows (AMD EPYC);
+  used for fp32 decoding at each step size (a beam's few rows, a batch's many) where a measurement at load time
+  finds it faster than the plain product (`fp32_kernel`).
 - int8 (`QLinear`, PyTorch's fbgemm dynamic quantisation: weights int8 per output row, activations quantised per
   call, int32 accumulation): reads a quarter of the bytes, about ten times faster; the numbers change a little and
   so, on some sentences, do the tokens (bench/quantized.py measures both against fp32). Opt-in.

@@ -91,3 +91,13 @@ def ckpt_dir(tmp_path_factory):
 @pytest.fixture(scope="session")
 def toy_vocab():
     return train_vocab([s for s, _ in TOY_PAIRS], 40)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Debian chromium for one browser test module (tests/browser_harness.py)."""
+    playwright_api = pytest.importorskip("playwright.sync_api")
+    from browser_harness import chromium
+
+    with chromium(playwright_api) as b:
+        yield b

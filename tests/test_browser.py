@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from browser_harness import app_server, checkpoint_folder, chromium, wait_text
+from browser_harness import app_server, checkpoint_folder, wait_text
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 SLOW = 180_000  # ms: generous, this runs on loaded 2-core machines
@@ -24,12 +24,6 @@ SHOTS = os.environ.get("S2S_SCREENSHOTS")
 def server(tmp_path_factory):
     with app_server(checkpoint_folder(tmp_path_factory), tmp_path_factory, timeout=180) as url:
         yield url
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium(playwright_api) as b:
-        yield b
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from browser_harness import app_server, checkpoint_folder, chromium, wait_text
+from browser_harness import app_server, checkpoint_folder, wait_text
 from test_lab_browser import write_curse_cache
 
 playwright_api = pytest.importorskip("playwright.sync_api")
@@ -36,12 +36,6 @@ def server(tmp_path_factory):
     folder = checkpoint_folder(tmp_path_factory, lambda path: write_curse_cache(path, "zh-en-classic"))
     with app_server(folder, tmp_path_factory, timeout=300) as url:
         yield url
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium(playwright_api) as b:
-        yield b
 
 
 def open_page(browser, url: str, lang: str, width: int = 1280):

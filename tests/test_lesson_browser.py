@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from browser_harness import app_server, checkpoint_folder, chromium, wait_text
+from browser_harness import app_server, checkpoint_folder, wait_text
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 SLOW = 300_000  # ms: a loaded 2-core machine; the fine-tune card trains once per server
@@ -29,12 +29,6 @@ SHOT_CARDS = (2, 5)  # 1-based: the beam tree and the exposure curve
 def server(tmp_path_factory):
     with app_server(checkpoint_folder(tmp_path_factory), tmp_path_factory, timeout=300) as url:
         yield url
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium(playwright_api) as b:
-        yield b
 
 
 def open_page(browser, url: str, lang: str, width: int = 1280):

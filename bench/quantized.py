@@ -1,14 +1,15 @@
 """Decoding kernels (s2s/packed.py) against torch's plain fp32 products, for every shipped model: quality, agreement,
 speed.
 
-Three ways to run the same checkpoint: "plain" (torch's own fp32 products: the reference), "fp32" (what decoding
-uses by default: the oneDNN-packed fp32 products where they are measured faster on this CPU, else plain) and "int8"
-(`--precision int8`). For each checkpoint and each of greedy and beam 5 on its fixed test split (the splits of
-scripts/evaluate_shipped.py): sacreBLEU of each, the share of test sentences whose output is the same token sequence
+Four ways to run the same checkpoint: "plain" (torch's own fp32 products: the reference), "fp32" (what decoding
+uses by default: the oneDNN-packed fp32 products where they are measured faster on this CPU, else plain), "bf16"
+(`--precision bf16`; packed fp32 again on a CPU without native bf16) and "int8" (`--precision int8`).
+For each checkpoint and each of greedy and beam 5 on its fixed test split (the splits of scripts/evaluate_shipped.py):
+sacreBLEU of each, the share of test sentences whose output is the same token sequence
 as plain's, and the decoding time of the whole split (batch 64, 2 threads). Then the interactive latency at
 --threads (default 1, what a visitor of the app gets): beam 5 with every UI record on bench/latency.py's 15-word
 sentence (de-en models) or the longest of the first 200 test sentences (zh-en), median and p95 of --runs after 5
-warm-up runs, the three interleaved.
+warm-up runs, the four interleaved.
 
     python bench/quantized.py [--models de-en-attention ...] [--runs 30] [--threads 1] [--out bench/out/results.jsonl]
 
@@ -106,7 +107,7 @@ def main() -> None:
     for name in names:
         path = ROOT / "checkpoints" / f"{name}.s2s"
         torch.set_num_threads(args.threads)  # the fp32 kernel is chosen by a measurement at this thread count
-        translators = {p: Translator.load(path, precision=p) for p in ("fp32", "int8")}
+        translators = {p: Translator.load(path, precision=p) for p in ("fp32", "bf16", "int8")}
         plain = Translator.load(path)
         plain.model = for_decoding(plain.ckpt.model, kernel="plain")
         translators = {"plain": plain, **translators}

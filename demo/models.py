@@ -23,6 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = Path(__file__).resolve().parent / "examples"
 PREFERRED = ("zh-en-classic", "zh-en-attention", "zh-en-scheduled", "de-en-classic", "de-en-attention")
 DEFAULT_MODEL = PREFERRED[0]
+PRECISION = "bf16"  # decoding (s2s/packed.py): fp32 on a CPU without native bf16; S2S_PRECISION=fp32 overrides
 CACHE_SIZE = 12  # translators kept in memory (shipped ones are few; session models come and go)
 
 _cache: OrderedDict[str, Translator] = OrderedDict()
@@ -77,7 +78,7 @@ def get_translator(path: str | Path) -> Translator:
             if key in _cache:
                 return _cache[key]
         try:
-            translator = Translator.load(key)
+            translator = Translator.load(key, precision=os.environ.get("S2S_PRECISION", PRECISION))
         except CheckpointError:  # nothing of a refused file stays behind: no cache entry, no lock
             with _cache_lock:
                 _load_locks.pop(key, None)

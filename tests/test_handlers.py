@@ -47,6 +47,20 @@ def test_translator_loaded_once_and_shared(ckpt_dir):
     assert a is b
 
 
+def test_the_app_decodes_in_bf16_where_the_cpu_has_it(ckpt_dir, monkeypatch):
+    """bf16 met the decoding goals on every shipped model (README); fp32 on CPUs without native bf16, or when
+    S2S_PRECISION=fp32 asks for the checkpoint's exact weights."""
+    from demo import models
+    from s2s import packed
+
+    monkeypatch.setattr(models, "_cache", type(models._cache)())
+    t = models.get_translator(ckpt_dir / "zh-en-classic.s2s")
+    assert t.precision == ("bf16" if packed.bf16_available() else "fp32")
+    monkeypatch.setattr(models, "_cache", type(models._cache)())
+    monkeypatch.setenv("S2S_PRECISION", "fp32")
+    assert models.get_translator(ckpt_dir / "zh-en-classic.s2s").precision == "fp32"
+
+
 # ---------------------------------------------------------------- translate tab
 
 

@@ -24,10 +24,10 @@ def slow_loads(tmp_path, monkeypatch):
     loads: list[str] = []
     real = Translator.load
 
-    def load(path):
+    def load(path, **kwargs):
         loads.append(str(path))
         time.sleep(0.3)
-        return real(path)
+        return real(path, **kwargs)
 
     monkeypatch.setattr(models.Translator, "load", staticmethod(load))
     return loads

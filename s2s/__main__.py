@@ -575,7 +575,7 @@ def cmd_prepare(args) -> None:
 def _translator(args) -> Translator:
     device = str(pick_device(args.device))
     if args.precision in ("int8", "bf16") and torch.device(device).type != "cpu":
-        raise UsageError(f"--precision int8 runs on the CPU only, not on {device}")
+        raise UsageError(f"--precision {args.precision} runs on the CPU only, not on {device}")
     return Translator.load(args.model, device=device, precision=args.precision)
 
 

@@ -80,11 +80,12 @@ class PackedLinear:
     """y = x W^T + b in fp32 through oneDNN, W reordered once for products with a few rows."""
 
     ROWS = 5  # the reorder is tuned for this many rows (a beam of 5); other row counts work too
+    DTYPE = torch.float32  # of the packed weights, the bias and the product's input and output
 
     def __init__(self, weight: torch.Tensor, bias: torch.Tensor | None = None):
-        w = weight.detach().float().contiguous()
+        w = weight.detach().to(self.DTYPE).contiguous()
         self.packed = torch.ops.mkldnn._reorder_linear_weight(w, self.ROWS)
-        self.bias = None if bias is None else bias.detach().float().contiguous()
+        self.bias = None if bias is None else bias.detach().to(self.DTYPE).contiguous()
         self.out_features = w.size(0)
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
@@ -96,11 +97,7 @@ class PackedLinear:
 class BF16Linear(PackedLinear):
     """y = x W^T + b through oneDNN with W and x rounded to bf16 (fp32 accumulation); y comes back in fp32."""
 
-    def __init__(self, weight: torch.Tensor, bias: torch.Tensor | None = None):
-        w = weight.detach().float().contiguous()
-        self.packed = torch.ops.mkldnn._reorder_linear_weight(w.bfloat16(), self.ROWS)
-        self.bias = None if bias is None else bias.detach().bfloat16().contiguous()
-        self.out_features = w.size(0)
+    DTYPE = torch.bfloat16
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         return super().__call__(x.bfloat16()).float()
@@ -158,7 +155,8 @@ def fp32_kernel(hidden: int = 512, threads: int | None = None, rows: int = Packe
 
 
 KERNELS: dict[str, type] = {"plain": PlainLinear, "onednn": PackedLinear, "bf16": BF16Linear, "int8": QLinear}
-OUTPUT_KERNELS = {"bf16": "onednn"}  # the output layer's kernel where it is not the others' (the logits stay fp32)
+OUTPUT_KERNELS: dict[str, type] = {"bf16": PackedLinear}  # the output layer's kernel where it is not the others'
+# (bf16: the logits stay fp32)
 
 
 class PackedLSTM:
@@ -252,8 +250,7 @@ class PackedModel:
         self.small, self.large = (True, True) if kernel == "int8" else (small, large)
         self.whole = kernel == "int8" if whole is None else whole
         with torch.no_grad():
-            output = OUTPUT_KERNELS.get(kernel)
-            self.decoder = PackedDecoder(model.decoder, linear, KERNELS[output] if output else None)
+            self.decoder = PackedDecoder(model.decoder, linear, OUTPUT_KERNELS.get(kernel))
             self.encoder = PackedLSTM(model.encoder.rnn, linear) if self.whole else None
             self.bf16_encoder = copy.deepcopy(model.encoder).bfloat16() if kernel == "bf16" else None
             attention = model.decoder.attention
@@ -305,8 +302,9 @@ def for_decoding(model: Seq2Seq, precision: str = "fp32", kernel: str | None = N
     device = next(model.parameters()).device
     if kernel is not None:
         return model if kernel == "plain" else PackedModel(model, kernel)
-    if resolve(precision, device) in ("int8", "bf16"):
-        return PackedModel(model, resolve(precision, device))
+    precision = resolve(precision, device)
+    if precision in ("int8", "bf16"):
+        return PackedModel(model, precision)
     if device.type != "cpu":
         return model
     threads = torch.get_num_threads()

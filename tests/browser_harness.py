@@ -88,3 +88,14 @@ def wait_text(page, selector: str, pattern: str) -> str:
         "([sel, pat]) => { const e = document.querySelector(sel); return e && new RegExp(pat).test(e.textContent); }",
         arg=[selector, pattern])
     return page.locator(selector).text_content()
+
+
+def pick_example(page, text: str, box: str = "#source", exact: bool = False) -> str:
+    """Click the example that starts with `text` and wait until it fills `box`: an example is loaded by a round
+    trip to the server, so a click on a button right after it could still read the old box (a race seen on a
+    loaded machine). Returns the box's new text."""
+    page.get_by_text(text, exact=exact).first.click()
+    page.wait_for_function(
+        "([sel, start]) => { const e = document.querySelector(sel + ' textarea'); return e && e.value.startsWith(start); }",
+        arg=[box, text])
+    return page.input_value(f"{box} textarea")

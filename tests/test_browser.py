@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from browser_harness import app_server, checkpoint_folder, wait_text
+from browser_harness import app_server, checkpoint_folder, pick_example, wait_text
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 SLOW = 180_000  # ms: generous, this runs on loaded 2-core machines
@@ -95,8 +95,7 @@ def shot(page, name: str) -> None:
 
 
 def test_1_context_vector_greedy_steps(page):
-    page.get_by_text("我爱你。", exact=True).first.click()  # the first example
-    assert wait_value(page, "#source") == "我爱你。"  # the example fills the box (asynchronously)
+    assert pick_example(page, "我爱你。", exact=True) == "我爱你。"  # the first example fills the box
     text = translate(page)
     assert text.strip()
     svg = plot_text(page, "#step_plot", "<sos>")
@@ -183,7 +182,7 @@ def test_5_what_if(page):
 
 
 def test_6_bottleneck_classic_vs_attention(page):
-    page.get_by_text(LONG_EXAMPLE_START, exact=False).first.click()
+    pick_example(page, LONG_EXAMPLE_START)
     page.click("#compare_models")
     wait_value(page, "#text_a")
     wait_value(page, "#text_b")
@@ -323,7 +322,7 @@ def test_no_stale_panels_after_a_new_sentence_or_model(page):
     wait_rows(page, "#nbest", 0)
     translate(page)
     plot_text(page, "#attention_plot", "source piece")  # the attention model has its heatmap
-    page.get_by_text(LONG_EXAMPLE_START, exact=False).first.click()  # the Compare example also clears above
+    pick_example(page, LONG_EXAMPLE_START)  # the Compare example also clears above
     page.wait_for_function("document.querySelector('#translation textarea').value === ''")
     page.fill("#source textarea", "我爱你。")
     pick_radio(page, "#strategy", "sampling")
@@ -426,7 +425,7 @@ def test_chinese_ui_is_complete_and_stays_chosen(browser, server):
                 pg.click("#curves_go")
                 wait_text(pg, "#curves_explain", "这张图显示")
                 plot_text(pg, "#curves_plot", "目标位置")
-                pg.get_by_text("他是我弟弟。").first.click()
+                pick_example(pg, "他是我弟弟。", "#exposure_source")
                 pg.click("#exposure_go")
                 wait_text(pg, "#exposure_summary", "偏离|一致")
                 plot_text(pg, "#exposure_plot", "教师强制")

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from browser_harness import app_server, checkpoint_folder, wait_text
+from browser_harness import app_server, checkpoint_folder, pick_example, wait_text
 from test_lab_browser import write_curse_cache
 
 playwright_api = pytest.importorskip("playwright.sync_api")
@@ -205,7 +205,7 @@ def test_exposure_lab_and_train_tabs_download(browser, server):
     ctx, page = open_page(browser, server, "en")
     try:
         page.get_by_role("tab", name="Exposure bias").click()
-        page.get_by_text("他是我弟弟。").first.click()
+        pick_example(page, "他是我弟弟。", "#exposure_source")
         page.click("#exposure_go")
         wait_text(page, "#exposure_plot .js-plotly-plot", "teacher")
         wait_text(page, "#exposure_summary", r"\w")

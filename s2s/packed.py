@@ -9,10 +9,11 @@ faster paths for the same products, each with its weights reordered once, when t
   batch sizes), about 3 times faster at those shapes, and 2-2.5 times at batch decoding's 64-320 rows (AMD EPYC);
   used for fp32 decoding at each step size (a beam's few rows, a batch's many) where a measurement at load time
   finds it faster than the plain product (`fp32_kernel`).
-- bf16 (`BF16Linear`, `precision="bf16"`, CPUs with native bf16: AVX-512-BF16 or AMX): the encoder's LSTM and the
+- bf16 (`PackedLinear` on bf16 weights, `precision="bf16"`, CPUs with native bf16: AVX-512-BF16 or AMX): the encoder's LSTM and the
   decoder's gate and attention products on bf16 weights (fp32 accumulation, results back in fp32), the output layer
   (the logits every token choice is made from) on packed fp32. About 1.5 times faster than packed fp32 for one
-  sentence; the tokens differ from fp32's on a few sentences (bench/quantized.py measures it). Opt-in.
+  sentence; the tokens differ from fp32's on a few sentences (bench/quantized.py measures it). The app's choice; the
+  CLI's is fp32.
 - int8 (`QLinear`, PyTorch's fbgemm dynamic quantisation: weights int8 per output row, activations quantised per
   call, int32 accumulation): reads a quarter of the bytes, about ten times faster; the numbers change a little and
   so, on some sentences, do the tokens (bench/quantized.py measures both against fp32). Opt-in.
@@ -28,6 +29,8 @@ import functools
 import time
 import warnings
 from typing import Callable
+
+import platform
 
 import torch
 from torch import nn
@@ -46,9 +49,19 @@ def int8_available() -> bool:
     return any(e != "none" for e in torch.backends.quantized.supported_engines)
 
 
+def _x86() -> bool:
+    return platform.machine().lower() in ("x86_64", "amd64", "i386", "i686")
+
+
 def bf16_available() -> bool:
-    """True where oneDNN has native bf16 kernels on this CPU (AVX-512-BF16, AMX, or the ARM equivalents)."""
-    return torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported()
+    """True where oneDNN has native bf16 kernels on this CPU (AVX-512-BF16, AMX, or the ARM equivalents).
+
+    oneDNN's own check also says yes on an AVX-512 CPU without bf16 instructions, where it emulates bf16 (slower
+    than fp32: 30 vs 18 ms for one long sentence with ONEDNN_MAX_CPU_ISA=AVX512_CORE), so on x86 the CPU's flags
+    must show AVX-512-BF16 or AMX as well."""
+    if not (torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported()):
+        return False
+    return not _x86() or torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported()
 
 
 def resolve(precision: str, device: str | torch.device = "cpu") -> str:

@@ -211,6 +211,18 @@ def test_bf16_resolves_on_the_cpu_only():
         resolve("bf16", "cuda")
 
 
+@pytest.mark.parametrize("native", [True, False])
+def test_bf16_is_available_only_where_the_cpu_has_bf16_instructions(monkeypatch, native):
+    """oneDNN reports bf16 support on any AVX-512 CPU (it emulates bf16 there, slower than fp32): on x86 the app
+    must also see AVX-512-BF16 or AMX among the CPU's own flags."""
+    monkeypatch.setattr(packed, "_x86", lambda: True)
+    monkeypatch.setattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", lambda: True)
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: native)
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: False)
+    assert packed.bf16_available() is native
+    assert resolve("bf16") == ("bf16" if native else "fp32")
+
+
 @needs_bf16
 def test_cli_translate_with_bf16(toy_checkpoint):
     import subprocess

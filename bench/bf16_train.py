@@ -2,7 +2,8 @@
 
 Two trainers start from the same weights (the same seed) and see the same batches in the same order: one fp32, one
 with `--precision bf16` (CPU autocast; used only where the CPU computes bf16 natively: AMX-BF16 or AVX512-BF16,
-s2s.train.cpu_has_bf16). They run alternately, --chunk updates at a time, so that a noisy neighbour slows both alike.
+s2s.packed.bf16_available). They run alternately, --chunk updates at a time, so that a noisy neighbour slows both
+alike.
 After --steps updates each model translates the first --valid sentences of Multi30k's validation split (greedy,
 fp32 decoding) and its sacreBLEU is reported, with the mean training loss of its last 20 updates.
 

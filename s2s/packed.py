@@ -26,11 +26,10 @@ from __future__ import annotations
 
 import copy
 import functools
+import platform
 import time
 import warnings
 from typing import Callable
-
-import platform
 
 import torch
 from torch import nn

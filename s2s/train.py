@@ -19,6 +19,7 @@ from .data import Batch, Example, bucketed_batches
 from .decoding import greedy_tokens
 from .messages import Keyed
 from .model import Seq2Seq
+from .packed import bf16_available
 from .tokenizer import PAD, SOS
 
 
@@ -222,12 +223,8 @@ class _TokenLoss(nn.Module):
 
 
 def cpu_has_bf16() -> bool:
-    """Whether this CPU computes bf16 natively (AMX-BF16 or AVX512-BF16), read from /proc/cpuinfo's flags."""
-    try:
-        flags = next(line for line in open("/proc/cpuinfo") if line.startswith("flags")).split()
-    except (OSError, StopIteration):
-        return False
-    return "amx_bf16" in flags or "avx512_bf16" in flags
+    """Whether this CPU computes bf16 natively (AMX-BF16 or AVX512-BF16): the check decoding uses too."""
+    return bf16_available()
 
 
 def uses_bf16(precision: str, device: torch.device) -> bool:

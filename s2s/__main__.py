@@ -514,9 +514,9 @@ def cmd_train(args) -> None:
             metrics_path(out).unlink(missing_ok=True)  # a new run: a new metrics file
     try:
         trainer.fit(train, valid, _Logger(args, ckpt, trainer) if first else lambda e: None)
-        if dist is not None:
-            torch.distributed.barrier()  # tear down together: a process that leaves while rank 0 still writes
-            # its checkpoint can abort at exit in gloo ("terminate called without an active exception")
+        if dist is not None:  # tear down together: a process that leaves while rank 0 still writes its
+            # checkpoint can abort at exit in gloo ("terminate called without an active exception")
+            torch.distributed.barrier()
     except RuntimeError as err:  # a peer process died: gloo/NCCL raise RuntimeError subclasses
         if dist is None or isinstance(err, NonFiniteLoss):
             raise

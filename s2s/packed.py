@@ -9,11 +9,11 @@ faster paths for the same products, each with its weights reordered once, when t
   batch sizes), about 3 times faster at those shapes, and 2-2.5 times at batch decoding's 64-320 rows (AMD EPYC);
   used for fp32 decoding at each step size (a beam's few rows, a batch's many) where a measurement at load time
   finds it faster than the plain product (`fp32_kernel`).
-- bf16 (`PackedLinear` on bf16 weights, `precision="bf16"`, CPUs with native bf16: AVX-512-BF16 or AMX): the encoder's LSTM and the
-  decoder's gate and attention products on bf16 weights (fp32 accumulation, results back in fp32), the output layer
-  (the logits every token choice is made from) on packed fp32. About 1.5 times faster than packed fp32 for one
-  sentence; the tokens differ from fp32's on a few sentences (bench/quantized.py measures it). The app's choice; the
-  CLI's is fp32.
+- bf16 (`PackedLinear` on bf16 weights, `precision="bf16"`, CPUs with native bf16: AVX-512-BF16 or AMX): the
+  encoder's LSTM and the decoder's gate and attention products on bf16 weights (fp32 accumulation, results back in
+  fp32), the output layer (the logits every token choice is made from) on packed fp32. About 1.5 times faster than
+  packed fp32 for one sentence; the tokens differ from fp32's on a few sentences (bench/quantized.py measures it).
+  The app's choice; the CLI's is fp32.
 - int8 (`QLinear`, PyTorch's fbgemm dynamic quantisation: weights int8 per output row, activations quantised per
   call, int32 accumulation): reads a quarter of the bytes, about ten times faster; the numbers change a little and
   so, on some sentences, do the tokens (bench/quantized.py measures both against fp32). Opt-in.

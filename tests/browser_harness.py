@@ -95,7 +95,6 @@ def pick_example(page, text: str, box: str = "#source", exact: bool = False) -> 
     trip to the server, so a click on a button right after it could still read the old box (a race seen on a
     loaded machine). Returns the box's new text."""
     page.get_by_text(text, exact=exact).first.click()
-    page.wait_for_function(
-        "([sel, start]) => { const e = document.querySelector(sel + ' textarea'); return e && e.value.startsWith(start); }",
-        arg=[box, text])
+    page.wait_for_function("([sel, start]) => { const e = document.querySelector(sel + ' textarea');"
+                           " return e && e.value.startsWith(start); }", arg=[box, text])
     return page.input_value(f"{box} textarea")

@@ -115,13 +115,23 @@ def open_link(request: gr.Request):
         logging.getLogger(__name__).info("share link: ignored %s", ignored)
     named = {share.BY_KEY[k] for k in params if k in share.BY_KEY and k not in ignored}
     tab = gr.Tabs(selected=state["tab"]) if "tab" in named else gr.skip()
-    return [tab] + [gr.update(value=state[name]) if name in named else gr.skip() for name in translate.SHARED]
+    return [tab, "text" in named] + [gr.update(value=state[name]) if name in named else gr.skip()
+                                     for name in translate.SHARED]
+
+
+def linked_translation(linked: bool, *inputs):
+    """After `open_link`: translate the link's sentence with the link's settings. Nothing when the link carries no
+    sentence: a visitor who typed while the page loaded has not asked for a translation yet."""
+    if not linked:
+        return [gr.skip()] * 7
+    return translate._retranslate(*inputs)
 
 
 @friendly
-def linked_whatif(text, model, step, token, memory, session_models, word):
-    """After a shared link's translation: force its word at its step (nothing when the link has none)."""
-    if not word or not step or not memory:
+def linked_whatif(linked: bool, text, model, step, token, memory, session_models, word):
+    """After a shared link's translation: force its word at its step (nothing when the link has no sentence or no
+    word)."""
+    if not linked or not word or not step or not memory:
         return [gr.skip()] * 3
     return handlers.whatif(text, model, step, None, memory, session_models, word)
 
@@ -151,11 +161,12 @@ def build_demo() -> gr.Blocks:
         session_models.change(refresh_pickers, [session_models, *pickers], pickers, api_name="refresh_session_models",
                               queue=False)
         controls = [tr.controls[name] for name in translate.SHARED]
+        linked = gr.State(False)  # whether the page's link carries a sentence to translate
         demo.load(refresh_pickers, [session_models, *pickers], pickers, api_name="refresh_models", queue=False).then(
-            friendly(open_link), None, [tabs, *controls], api_name="open_link", queue=False).then(
-            translate._retranslate, tr.inputs, tr.outputs, api_name="open_link_translate",
+            friendly(open_link), None, [tabs, linked, *controls], api_name="open_link", queue=False).then(
+            linked_translation, [linked, *tr.inputs], tr.outputs, api_name="open_link_translate",
             concurrency_id=translate.DECODE).then(
-            linked_whatif, tr.whatif_inputs, tr.whatif_outputs, api_name="open_link_whatif",
+            linked_whatif, [linked, *tr.whatif_inputs], tr.whatif_outputs, api_name="open_link_whatif",
             concurrency_id=translate.DECODE)
         tables = tr.tables + ex.tables
         demo.load(friendly(lambda: [empty_table(*keys) for _, keys in tables] + [exposure.example_headers()]), None,

@@ -5,9 +5,11 @@ The app runs as `python app.py` in a subprocess on a free port, on tiny checkpoi
 folder to keep screenshots of the Translate tab after a beam search and of the exposure-bias tab."""
 from __future__ import annotations
 
+import json
 import os
 import re
 import time
+import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -448,6 +450,45 @@ def test_odd_input_gets_a_hint(page):
     page.fill("#source textarea", "I love you very much.")
     translate(page)
     wait_text(page, "#notice", "Latin letters")
+
+
+# The page's load events, held back by the page itself until the test lets them go: a visitor who types while the
+# page is still loading (a slow server, a slow phone) must not get a translation nobody asked for.
+HOLD_FETCH = """([fn]) => {
+    const send = window.fetch.bind(window);
+    const gate = new Promise(go => { window.__releaseLoad = go; });
+    window.fetch = async (input, init) => {
+        const body = init && typeof init.body === 'string' ? init.body : '';
+        if (body.includes('"fn_index":' + fn + ',')) await gate;
+        return send(input, init);
+    };
+}"""
+
+
+def event_ids(server: str) -> dict[str, int]:
+    with urllib.request.urlopen(server + "config") as r:
+        return {d.get("api_name"): d["id"] for d in json.load(r)["dependencies"]}
+
+
+def test_typing_before_the_page_has_loaded_translates_nothing(browser, server):
+    """The share-link events that run when the page opens translate only a sentence the link carries, never one
+    the visitor typed meanwhile (with the settings of that moment, before the visitor chose any)."""
+    ids = event_ids(server)
+    ctx = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="en-US")
+    try:
+        pg = ctx.new_page()
+        pg.set_default_timeout(SLOW)
+        pg.add_init_script(f"({HOLD_FETCH})([{ids['open_link']}])")
+        pg.goto(server)
+        pg.wait_for_selector("#source textarea")
+        pg.fill("#source textarea", "我爱你。")
+        last = f'"fn_index":{ids["open_link_whatif"]},'  # the chain's last event: sent once its translation is done
+        with pg.expect_request(lambda r: last in (r.post_data or "")):
+            pg.evaluate("window.__releaseLoad()")
+        assert value(pg, "#translation") == ""
+        assert table_rows(pg, "#nbest") == 0
+    finally:
+        ctx.close()
 
 
 @pytest.mark.parametrize("strategy", ["beam", "sampling"])

@@ -68,13 +68,32 @@ def test_open_link_sets_only_the_named_controls(ckpt_dir):
 
     request = SimpleNamespace(query_params={"text": "我爱你。", "strategy": "beam", "k": "3", "model": "nope",
                                             "tab": "translate", "lang": "zh"})
-    tab, *updates = open_link(request)
-    assert isinstance(tab, gr.Tabs)
+    tab, linked, *updates = open_link(request)
+    assert isinstance(tab, gr.Tabs) and linked is True
     values = {name: u for name, u in zip(SHARED, updates)}
     assert values["text"]["value"] == "我爱你。" and values["strategy"]["value"] == "beam"
     assert values["beam_size"]["value"] == 3
     skipped = [name for name, u in values.items() if not isinstance(u, dict) or "value" not in u]
     assert "model" in skipped and "temperature" in skipped  # an unknown model and unnamed fields stay as they are
+
+
+def test_a_link_without_a_sentence_translates_nothing(ckpt_dir):
+    """The page's load chain: a link (or a bare address) without `text` leaves the result panels alone, whatever the
+    visitor typed into the box while the page loaded; a link with one translates it."""
+    from types import SimpleNamespace
+
+    import gradio as gr
+
+    from demo.app import linked_translation, linked_whatif, open_link
+
+    _, linked, *_ = open_link(SimpleNamespace(query_params={"strategy": "beam", "k": "3"}))
+    assert linked is False
+    typed = ("我爱你。", "zh-en-classic", "greedy", 5, 1.0, 1, 1.0, 0, 1.0, 0, 0.0, 1.0, 0, 1, 0.0, {})
+    assert all(out == gr.skip() for out in linked_translation(False, *typed))
+    memory = {"text": "我爱你。", "model": "zh-en-classic", "tokens": [5, 6]}
+    assert all(out == gr.skip() for out in linked_whatif(False, "我爱你。", "zh-en-classic", 1, None, memory, {}, "I"))
+    text, *_ = linked_translation(True, *typed)
+    assert text
 
 
 def test_share_query_of_the_controls():

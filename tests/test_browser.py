@@ -9,6 +9,7 @@ import json
 import os
 import re
 import time
+import urllib.parse
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -487,6 +488,19 @@ def test_typing_before_the_page_has_loaded_translates_nothing(browser, server):
             pg.evaluate("window.__releaseLoad()")
         assert value(pg, "#translation") == ""
         assert table_rows(pg, "#nbest") == 0
+    finally:
+        ctx.close()
+
+
+def test_a_link_with_a_forced_word_shows_the_what_if_result(browser, server):
+    """A link that carries a sentence and a forced word: the page translates it and forces the word, untouched."""
+    ctx = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="en-US")
+    try:
+        pg = ctx.new_page()
+        pg.set_default_timeout(SLOW)
+        pg.goto(server + "?" + urllib.parse.urlencode({"text": "我爱你。", "fstep": 1, "fword": "You"}))
+        assert wait_value(pg, "#translation")
+        assert wait_value(pg, "#whatif_text").startswith("You")
     finally:
         ctx.close()
 

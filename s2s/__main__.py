@@ -107,7 +107,7 @@ def _add_decode_flags(p: argparse.ArgumentParser) -> None:
              "faster for one sentence, BLEU the same, but the output differs from fp32's on some sentences: README); "
              "bf16: the encoder and the decoder's LSTM on bf16 weights, the output layer fp32 (CPU only; about 1.5 "
              "times faster for one sentence on a CPU with native bf16, fp32 on one without; README); "
-             "auto: int8 where the CPU has it")
+             "auto: bf16 where the CPU has native bf16, else fp32 (never int8)")
     add("--min-p", type=real(lambda v: 0 <= v < 1, "in [0, 1)"), default=0.0,
         help="sampling: keep tokens with p >= min_p * p_max (0 = off)")
     add("--repetition-penalty", type=real(lambda v: 1 <= v <= 10, "in [1, 10]"), default=1.0,

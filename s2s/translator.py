@@ -42,7 +42,7 @@ class Translator:
     def __init__(self, ckpt: checkpoint.Checkpoint, name: str = "", precision: str = "fp32"):
         """`precision`: "fp32" (the checkpoint's own weights), "bf16" (CPU with native bf16: the encoder and the
         decoder's LSTM on bf16 weights, the output layer fp32), "int8" (CPU: every matrix product on int8 weights;
-        both in s2s/packed.py) or "auto" (int8 on a CPU that has the kernels, else fp32). `ckpt.model` stays fp32."""
+        both in s2s/packed.py) or "auto" (bf16 on a CPU with native bf16, else fp32). `ckpt.model` stays fp32."""
         self.ckpt = ckpt
         model = ckpt.model.eval()
         self.device = next(model.parameters()).device

@@ -32,20 +32,35 @@ def read_lines(path: Path) -> list[str]:
     return path.read_text(encoding="utf-8").rstrip("\n").split("\n")
 
 
+BF16_FLAGS = ("avx512_bf16", "amx_bf16")  # native bf16 products (the decoding and training bf16 paths need one)
+
+
+def cpu_identity(cpuinfo: str) -> dict:
+    """The first processor of /proc/cpuinfo's text: its name and, where given, family, model, stepping, clock (MHz)
+    and bf16 flags. Two machines both named "AMD EPYC" measured 1.5x apart (README): family and model tell them
+    apart."""
+    fields = {}
+    for line in cpuinfo.split("\n\n")[0].splitlines():
+        key, sep, val = line.partition(":")
+        if sep:
+            fields.setdefault(key.strip(), val.strip())
+    out = {"cpu": fields.get("model name", "")}
+    for key, name in (("cpu family", "family"), ("model", "model"), ("stepping", "stepping"), ("cpu MHz", "mhz")):
+        if key in fields:
+            out[name] = round(float(fields[key]))
+    out["bf16"] = [f for f in BF16_FLAGS if f in fields.get("flags", "").split()]
+    return out
+
+
 def machine() -> dict:
-    """nproc, CPU model, torch version: printed next to every number."""
+    """nproc, the CPU (cpu_identity), torch version, load: printed next to every number."""
     import torch
 
-    model = ""
     try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
+        cpu = cpu_identity(Path("/proc/cpuinfo").read_text())
     except OSError:
-        model = platform.processor()
-    return {"nproc": os.cpu_count(), "cpu": model, "torch": torch.__version__,
-            "loadavg": round(os.getloadavg()[0], 2)}
+        cpu = {"cpu": platform.processor(), "bf16": []}
+    return {"nproc": os.cpu_count(), **cpu, "torch": torch.__version__, "loadavg": round(os.getloadavg()[0], 2)}
 
 
 def emit(row: dict, out: str | None) -> None:

@@ -22,7 +22,8 @@ def machine(r: dict | None) -> str:
     if not r:
         return ""
     m = r["machine"]
-    return f"{m['nproc']} × {m['cpu']}, torch {m['torch']}, load {m['loadavg']}"
+    kind = f" (family {m['family']}, model {m['model']})" if "family" in m else ""
+    return f"{m['nproc']} × {m['cpu']}{kind}, torch {m['torch']}, load {m['loadavg']}"
 
 
 def cmd(*rows) -> str:

@@ -4,13 +4,14 @@
 #   bash bench/run_all.sh            # the full measurement (run it on a quiet machine: ~1-2 hours on 2 cores)
 #   QUICK=1 bash bench/run_all.sh    # a short end-to-end check of every script (minutes)
 # Knobs (environment): STEPS WARMUP LOG_EVERY BATCH THREADS DECODE_BS OURS_DECODE_BS LIMIT LAT_RUNS EFF_STEPS
+#   BF16_STEPS BF16_VALID QUANT_RUNS QUANT_STRATEGIES
 #   EFF_BATCHES (extra batch sizes for the efficiency benchmark, e.g. 128)
 #   JOEY_DEFAULT=1 also trains JoeyNMT's default recurrent recipe (bidirectional 512, Bahdanau, input feeding).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ "${QUICK:-0}" = 1 ]; then
   : "${STEPS:=10}" "${WARMUP:=10}" "${LOG_EVERY:=5}" "${LIMIT:=100}" "${LAT_RUNS:=10}" "${EFF_STEPS:=5}" \
-    "${OURS_DECODE_BS:=64}"
+    "${OURS_DECODE_BS:=64}" "${BF16_STEPS:=10}" "${BF16_VALID:=20}" "${QUANT_RUNS:=3}" "${QUANT_STRATEGIES:=none}"
 fi
 STEPS=${STEPS:-300}          # timed training updates per system
 WARMUP=${WARMUP:-20}         # untimed updates first
@@ -23,6 +24,10 @@ LIMIT=${LIMIT:-0}            # decode only the first N test sentences (0 = all 1
 LAT_RUNS=${LAT_RUNS:-50}
 FIXED_LEN=${FIXED_LEN:-20}   # length-controlled decoding: output pieces per sentence, both systems
 EFF_STEPS=${EFF_STEPS:-30}
+BF16_STEPS=${BF16_STEPS:-400}  # updates per precision (bench/bf16_train.py)
+BF16_VALID=${BF16_VALID:-500}  # validation sentences it translates for BLEU
+QUANT_RUNS=${QUANT_RUNS:-30}   # latency runs per decoding kernel (bench/quantized.py)
+QUANT_STRATEGIES=${QUANT_STRATEGIES:-greedy,beam}  # its quality passes ('none': latency only)
 PY=${PYTHON:-python}
 OUT=bench/out/results.jsonl
 mkdir -p bench/out
@@ -58,4 +63,9 @@ run $PY bench/latency.py --runs "$LAT_RUNS" --threads "$THREADS" --out $OUT
 for bs in $(echo "$BATCH,${EFF_BATCHES:-}" | tr ',' '\n' | awk 'NF && !seen[$0]++'); do
   run $PY bench/efficiency.py --attention luong,none --steps "$EFF_STEPS" --batch-size "$bs" --threads "$THREADS" --out $OUT
 done
+# 5. bf16 autocast training against fp32 (tokens/s, validation BLEU after the same updates)
+run $PY bench/bf16_train.py --steps "$BF16_STEPS" --valid "$BF16_VALID" --threads "$THREADS" --out $OUT
+# 6. the decoding kernels on the shipped models: BLEU and same tokens as fp32 on each test split (2 threads), one
+#    sentence's latency at 1 thread (what a visitor of the app gets)
+run $PY bench/quantized.py --runs "$QUANT_RUNS" --threads 1 --strategies "$QUANT_STRATEGIES" --out $OUT
 $PY bench/report.py $OUT | tee bench/out/results.md

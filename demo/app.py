@@ -106,20 +106,26 @@ def refresh_pickers(session_models: dict | None, model: str | None, model_a: str
             keep(base_model))
 
 
-def open_link(request: gr.Request):
+def open_link(model: str | None, strategy: str | None, request: gr.Request):
     """A share link (demo/share.py): select its tab and set the Translate tab's controls it names; the events
-    chained after this one translate (and force the what-if word) when the link carries a sentence."""
+    chained after this one translate (and force the what-if word) when the link carries a sentence.
+    -> tab, the link's key (handlers.link_key; None without a sentence), one update per translate.SHARED control.
+    `model`, `strategy`: the pickers' values, which the link may leave as they are."""
     params = {k: v for k, v in dict(getattr(request, "query_params", None) or {}).items() if k != "lang"}
     state, ignored = share.from_query(params, models.model_choices())
     if ignored:
         logging.getLogger(__name__).info("share link: ignored %s", ignored)
     named = {share.BY_KEY[k] for k in params if k in share.BY_KEY and k not in ignored}
     tab = gr.Tabs(selected=state["tab"]) if "tab" in named else gr.skip()
-    return [tab, "text" in named] + [gr.update(value=state[name]) if name in named else gr.skip()
-                                     for name in translate.SHARED]
+    key = None
+    if "text" in named:
+        key = handlers.link_key(state["text"], state["model"] if "model" in named else model,
+                                state["strategy"] if "strategy" in named else strategy)
+    return [tab, key] + [gr.update(value=state[name]) if name in named else gr.skip() for name in translate.SHARED]
 
 
-def linked_translation(linked: bool, *inputs):
+@friendly
+def linked_translation(linked: list | None, *inputs):
     """After `open_link`: translate the link's sentence with the link's settings. Nothing when the link carries no
     sentence: a visitor who typed while the page loaded has not asked for a translation yet."""
     if not linked:
@@ -128,7 +134,7 @@ def linked_translation(linked: bool, *inputs):
 
 
 @friendly
-def linked_whatif(linked: bool, text, model, step, token, memory, session_models, word):
+def linked_whatif(linked: list | None, text, model, step, token, memory, session_models, word):
     """After a shared link's translation: force its word at its step (nothing when the link has no sentence or no
     word)."""
     if not linked or not word or not step or not memory:
@@ -161,16 +167,24 @@ def build_demo() -> gr.Blocks:
         session_models.change(refresh_pickers, [session_models, *pickers], pickers, api_name="refresh_session_models",
                               queue=False)
         controls = [tr.controls[name] for name in translate.SHARED]
-        linked = gr.State(False)  # whether the page's link carries a sentence to translate
+        linked = tr.linked
         demo.load(refresh_pickers, [session_models, *pickers], pickers, api_name="refresh_models", queue=False).then(
-            friendly(open_link), None, [tabs, linked, *controls], api_name="open_link", queue=False).then(
+            friendly(open_link), [tr.model, tr.controls["strategy"]], [tabs, linked, *controls], api_name="open_link",
+            queue=False).then(
             linked_translation, [linked, *tr.inputs], tr.outputs, api_name="open_link_translate",
             concurrency_id=translate.DECODE).then(
             linked_whatif, [linked, *tr.whatif_inputs], tr.whatif_outputs, api_name="open_link_whatif",
             concurrency_id=translate.DECODE)
         tables = tr.tables + ex.tables
-        demo.load(friendly(lambda: [empty_table(*keys) for _, keys in tables] + [exposure.example_headers()]), None,
-                  [table for table, _ in tables] + [ex.examples], api_name="localize", queue=False)
+        components = [table for table, _ in tables]
+        empty_values = gr.JSON(visible=False)  # the tables' empty values in the page's language
+
+        def localize():
+            frames = [empty_table(*keys) for _, keys in tables]
+            return [handlers.empty_payloads(components, frames), exposure.example_headers()]
+
+        handlers.fill_empty_tables(demo.load(friendly(localize), None, [empty_values, ex.examples],
+                                             api_name="localize", queue=False), components, empty_values)
         demo.unload(end_session)
     demo.queue(default_concurrency_limit=DECODE_CONCURRENCY, max_size=QUEUE_SIZE)
     limits.install(demo)

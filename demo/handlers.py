@@ -189,6 +189,24 @@ def empty_table(*keys: str) -> pd.DataFrame:
     return pd.DataFrame(columns=columns(*keys))
 
 
+# A browser-side step (no round trip, so it sees the tables as they are when it runs): each table takes its empty
+# value with the headers in the page's language, unless it already shows results. A page-load event that answers
+# late (a slow server) would otherwise wipe the rows of a translation the visitor made meanwhile.
+EMPTY_UNLESS_FILLED_JS = "(empty, ...tables) => { const out = tables.map((t, i) => " \
+                         "t && t.data && t.data.length ? t : empty[i]); return out.length === 1 ? out[0] : out; }"
+
+
+def empty_payloads(tables: list, frames: list[pd.DataFrame]) -> list[dict]:
+    """The values of `tables` (gr.Dataframe) showing `frames`, as the browser holds them (for the JS step above)."""
+    return [table.postprocess(frame).model_dump() for table, frame in zip(tables, frames)]
+
+
+def fill_empty_tables(event, tables: list, empty_values):
+    """Chain after `event`, which wrote `empty_values` (a hidden gr.JSON) with the tables' empty payloads: only tables
+    still empty take them."""
+    return event.then(None, [empty_values, *tables], tables, js=EMPTY_UNLESS_FILLED_JS, queue=False)
+
+
 def attention_figure(translator: Translator, tr: Translation, hyp: Hypothesis | None = None):
     hyp = hyp or (tr.result.hypotheses[0] if tr.result.hypotheses else None)
     if hyp is None or not translator.has_attention:
@@ -245,6 +263,20 @@ def cleared_outputs():
     # plots go blank (None): Plotly.react from a placeholder figure to a heatmap with a colour bar fails in the browser
     return ("", "", empty_table(*NBEST_COLUMNS), None, None, None, None, "",
             empty_table(*SAMPLE_COLUMNS), "", "", None, empty_table(*COMPARE_COLUMNS), "", "", None, "")
+
+
+def link_key(text: str | None, model: str | None, strategy: str | None) -> list:
+    """What a shared link put into the Translate tab: its sentence (as it is decoded), model and strategy."""
+    return [(text or "").strip()[:MAX_CHARS], model, strategy]
+
+
+def cleared_unless_linked(text: str | None, model: str | None, strategy: str | None, linked: list | None):
+    """The box, model or strategy changed: `cleared_outputs`, and the link's key forgotten (-> None). Except for
+    the changes a shared link made itself (the inputs are still the link's, `link_key`): the link's own translation
+    may already be on screen, since the clear and the translation run as separate requests that can cross."""
+    if linked and link_key(text, model, strategy) == list(linked):
+        return (gr.skip(),) * 18
+    return (*cleared_outputs(), None)
 
 
 def translate(text: str, model: str, strategy: str = "greedy", beam_size: float = 5, temperature: float = 1.0,

@@ -3,6 +3,7 @@ Chromium through Playwright, and waiting for text on the page."""
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import socket
 import subprocess
@@ -98,3 +99,22 @@ def pick_example(page, text: str, box: str = "#source", exact: bool = False) -> 
     page.wait_for_function("([sel, start]) => { const e = document.querySelector(sel + ' textarea');"
                            " return e && e.value.startsWith(start); }", arg=[box, text])
     return page.input_value(f"{box} textarea")
+
+
+# One of the page's events, held back by the page itself until the test calls window.__releaseLoad(): how a test
+# makes a page-load event answer late (a slow server, a slow phone) while the visitor already works.
+HOLD_FETCH = """([fn]) => {
+    const send = window.fetch.bind(window);
+    const gate = new Promise(go => { window.__releaseLoad = go; });
+    window.fetch = async (input, init) => {
+        const body = init && typeof init.body === 'string' ? init.body : '';
+        if (body.includes('"fn_index":' + fn + ',')) await gate;
+        return send(input, init);
+    };
+}"""
+
+
+def event_ids(server: str) -> dict[str, int]:
+    """{api_name: event id} of the app at `server` (the ids its requests carry as fn_index)."""
+    with urllib.request.urlopen(server + "config") as r:
+        return {d.get("api_name"): d["id"] for d in json.load(r)["dependencies"]}

@@ -5,18 +5,16 @@ The app runs as `python app.py` in a subprocess on a free port, on tiny checkpoi
 folder to keep screenshots of the Translate tab after a beam search and of the exposure-bias tab."""
 from __future__ import annotations
 
-import json
 import os
 import re
 import time
 import urllib.parse
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
-from browser_harness import app_server, checkpoint_folder, pick_example, wait_text
+from browser_harness import HOLD_FETCH, app_server, checkpoint_folder, event_ids, pick_example, wait_text
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 SLOW = 180_000  # ms: generous, this runs on loaded 2-core machines
@@ -453,24 +451,6 @@ def test_odd_input_gets_a_hint(page):
     wait_text(page, "#notice", "Latin letters")
 
 
-# The page's load events, held back by the page itself until the test lets them go: a visitor who types while the
-# page is still loading (a slow server, a slow phone) must not get a translation nobody asked for.
-HOLD_FETCH = """([fn]) => {
-    const send = window.fetch.bind(window);
-    const gate = new Promise(go => { window.__releaseLoad = go; });
-    window.fetch = async (input, init) => {
-        const body = init && typeof init.body === 'string' ? init.body : '';
-        if (body.includes('"fn_index":' + fn + ',')) await gate;
-        return send(input, init);
-    };
-}"""
-
-
-def event_ids(server: str) -> dict[str, int]:
-    with urllib.request.urlopen(server + "config") as r:
-        return {d.get("api_name"): d["id"] for d in json.load(r)["dependencies"]}
-
-
 def test_typing_before_the_page_has_loaded_translates_nothing(browser, server):
     """The share-link events that run when the page opens translate only a sentence the link carries, never one
     the visitor typed meanwhile (with the settings of that moment, before the visitor chose any)."""
@@ -488,6 +468,31 @@ def test_typing_before_the_page_has_loaded_translates_nothing(browser, server):
             pg.evaluate("window.__releaseLoad()")
         assert value(pg, "#translation") == ""
         assert table_rows(pg, "#nbest") == 0
+    finally:
+        ctx.close()
+
+
+def test_a_slow_page_load_never_wipes_a_fresh_result(browser, server):
+    """The page's load event that writes the empty tables' headers in the page's language, when it comes late
+    (after the visitor already translated): the n-best table keeps the translation's rows."""
+    ids = event_ids(server)
+    ctx = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="en-US")
+    try:
+        pg = ctx.new_page()
+        pg.set_default_timeout(SLOW)
+        pg.add_init_script(f"({HOLD_FETCH})([{ids['localize']}])")
+        pg.goto(server)
+        pg.wait_for_selector("#source textarea")
+        pg.fill("#source textarea", "我爱你。")
+        pick_radio(pg, "#strategy", "beam")
+        text = translate(pg)
+        wait_rows(pg, "#nbest", 5)
+        with pg.expect_response(lambda r: "run/predict" in r.url and f'"fn_index":{ids["localize"]},'
+                                in (r.request.post_data or "")):
+            pg.evaluate("window.__releaseLoad()")
+        pg.wait_for_timeout(300)  # the response's outputs are applied after it arrives
+        assert value(pg, "#translation") == text
+        assert table_rows(pg, "#nbest") == 5
     finally:
         ctx.close()
 

@@ -227,6 +227,21 @@ def test_cleared_panels_hold_no_result(h):
     assert list(out[2].columns)[:3] == ["rank", "score", "log-prob"]  # numbers first
 
 
+def test_the_changes_a_shared_link_makes_do_not_clear_its_own_result(h):
+    """The box, model and strategy a shared link sets fire clears, which the server can handle after the link's
+    translation is on screen (separate requests can cross): a clear whose inputs are still the link's keeps the
+    panels; the first change of the visitor's own clears them and forgets the link."""
+    linked = h.link_key(" 我爱你。 ", "zh-en-classic", "beam")
+    assert linked == ["我爱你。", "zh-en-classic", "beam"]
+    assert all(x == gr.skip() for x in h.cleared_unless_linked("我爱你。", "zh-en-classic", "beam", linked))
+    for other in (("你好。", "zh-en-classic", "beam"), ("我爱你。", "zh-en-attention", "beam"),
+                  ("我爱你。", "zh-en-classic", "greedy"), ("", "zh-en-classic", "beam")):
+        *panels, forgotten = h.cleared_unless_linked(*other, linked)
+        assert panels[0] == "" and panels[6] is None and forgotten is None
+    *panels, _ = h.cleared_unless_linked("我爱你。", "zh-en-classic", "beam", None)  # no link: a change clears
+    assert len(panels) == 17 and panels[0] == ""
+
+
 def test_beam_tree_coloured_by_group(h):
     *_, tree, _ = h.translate("我爱你。", "zh-en-classic", "beam", 4, 1.0, 2, 1.0, 0, 1.0, 0, 0.0, 1.0, 0, 2, 1.0)
     names = {t.name for t in tree.data}

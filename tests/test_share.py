@@ -68,8 +68,8 @@ def test_open_link_sets_only_the_named_controls(ckpt_dir):
 
     request = SimpleNamespace(query_params={"text": "我爱你。", "strategy": "beam", "k": "3", "model": "nope",
                                             "tab": "translate", "lang": "zh"})
-    tab, linked, *updates = open_link(request)
-    assert isinstance(tab, gr.Tabs) and linked is True
+    tab, linked, *updates = open_link("zh-en-classic", "greedy", request)
+    assert isinstance(tab, gr.Tabs) and linked == ["我爱你。", "zh-en-classic", "beam"]  # the model kept: unknown
     values = {name: u for name, u in zip(SHARED, updates)}
     assert values["text"]["value"] == "我爱你。" and values["strategy"]["value"] == "beam"
     assert values["beam_size"]["value"] == 3
@@ -86,13 +86,13 @@ def test_a_link_without_a_sentence_translates_nothing(ckpt_dir):
 
     from demo.app import linked_translation, linked_whatif, open_link
 
-    _, linked, *_ = open_link(SimpleNamespace(query_params={"strategy": "beam", "k": "3"}))
-    assert linked is False
+    _, linked, *_ = open_link("zh-en-classic", "greedy", SimpleNamespace(query_params={"strategy": "beam", "k": "3"}))
+    assert linked is None
     typed = ("我爱你。", "zh-en-classic", "greedy", 5, 1.0, 1, 1.0, 0, 1.0, 0, 0.0, 1.0, 0, 1, 0.0, {})
-    assert all(out == gr.skip() for out in linked_translation(False, *typed))
+    assert all(out == gr.skip() for out in linked_translation(None, *typed))
     memory = {"text": "我爱你。", "model": "zh-en-classic", "tokens": [5, 6]}
-    assert all(out == gr.skip() for out in linked_whatif(False, "我爱你。", "zh-en-classic", 1, None, memory, {}, "I"))
-    text, *_ = linked_translation(True, *typed)
+    assert all(out == gr.skip() for out in linked_whatif(None, "我爱你。", "zh-en-classic", 1, None, memory, {}, "I"))
+    text, *_ = linked_translation(["我爱你。", "zh-en-classic", "greedy"], *typed)
     assert text
 
 

@@ -51,12 +51,15 @@ def refresh_model(session_models: dict | None, model: str | None):
 
 
 @friendly
-def open_lab(session_models: dict | None, model: str | None, progress=gr.Progress()):
-    """Page load: the picker's models, the curse chart of the picked model, empty tables in the page's language."""
+def open_lab(session_models: dict | None, model: str | None, tables: list | None = None, progress=gr.Progress()):
+    """Page load: the picker's models, the curse chart of the picked model, and the result tables' empty values in
+    the page's language (for the browser to put into the tables that are still empty: handlers.fill_empty_tables).
+    `tables`: the gr.Dataframe components (bound when the event is built)."""
     picker = refresh_model(session_models, model)
     chosen = picker["value"]
     curse = lab.beam_curse(chosen, session_models, progress) if chosen else (None, "", None)
-    return [picker, *curse, *lab.empty_tables()]
+    empty = lab.empty_tables()
+    return [picker, *curse, handlers.empty_payloads(tables, empty) if tables else empty]
 
 
 def _diversity_controls():
@@ -131,6 +134,12 @@ def build(session_models: gr.State) -> LabTab:
                           queue=False)
     root = gr.context.Context.root_block
     if root is not None:
-        root.load(open_lab, [session_models, model], [model, *curse_out, *tables], api_name="lab_open",
-                  concurrency_id=HEAVY)
+        empty_values = gr.JSON(visible=False)
+        @friendly
+        def open_lab_here(session_models: dict | None, model: str | None, progress=gr.Progress()):
+            return open_lab(session_models, model, tables, progress)
+
+        opened = root.load(open_lab_here, [session_models, model],
+                           [model, *curse_out, empty_values], api_name="lab_open", concurrency_id=HEAVY)
+        handlers.fill_empty_tables(opened, tables, empty_values)
     return LabTab(model, source, curse_plot, tables)

@@ -24,6 +24,7 @@ class TranslateTab:
     model_a: gr.Dropdown
     model_b: gr.Dropdown
     source: gr.Textbox
+    linked: gr.State  # the page's shared link (handlers.link_key) while the visitor has not changed its inputs
     tables: list = field(default_factory=list)  # result tables whose headers are written in the page's language
     controls: dict = field(default_factory=dict)  # share-link field name -> its control (demo/share.py FIELDS)
     inputs: list = field(default_factory=list)  # of handlers.translate
@@ -190,9 +191,12 @@ def build(session_models: gr.State) -> TranslateTab:
     # a changed sentence, model or strategy clears every panel that showed results of the old one
     cleared = [translation, notice, nbest, step_plot, attention_plot, tree_plot, memory, samples_md, samples,
                whatif_text, whatif_notice, whatif_plot, compare_table, text_a, text_b, compare_attention, compare_notice]
+    linked = gr.State(None)  # handlers.link_key of the page's shared link, until the visitor changes any of them
     for trigger, name in ((source.change, "clear_on_source"),
-                          (model.change, "clear_on_model"), (strategy.change, "clear_on_strategy"),
-                          (model_a.change, "clear_on_model_a"), (model_b.change, "clear_on_model_b")):
+                          (model.change, "clear_on_model"), (strategy.change, "clear_on_strategy")):
+        trigger(friendly(handlers.cleared_unless_linked), [source, model, strategy, linked], cleared + [linked],
+                api_name=name, queue=False, show_progress="hidden")
+    for trigger, name in ((model_a.change, "clear_on_model_a"), (model_b.change, "clear_on_model_b")):
         trigger(friendly(handlers.cleared_outputs), None, cleared, api_name=name, queue=False, show_progress="hidden")
     strategy.change(friendly(_strategy_visibility), strategy, [beam_box, sample_box], api_name="strategy_options",
                     queue=False)
@@ -224,7 +228,7 @@ def build(session_models: gr.State) -> TranslateTab:
         None, share_url, share_url, js=SHARE_URL_JS, queue=False)
     tables = [(nbest, handlers.NBEST_COLUMNS), (samples, handlers.SAMPLE_COLUMNS),
               (compare_table, handlers.COMPARE_COLUMNS)]
-    return TranslateTab(model, model_a, model_b, source, tables, dict(zip(SHARED, shared)), inputs, outputs,
+    return TranslateTab(model, model_a, model_b, source, linked, tables, dict(zip(SHARED, shared)), inputs, outputs,
                         [source, model, step, token, memory, session_models, word],
                         [whatif_text, whatif_notice, whatif_plot])
 

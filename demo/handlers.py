@@ -279,6 +279,16 @@ def cleared_unless_linked(text: str | None, model: str | None, strategy: str | N
     return (*cleared_outputs(), None)
 
 
+def cleared_if_stale(text: str | None, model: str | None, strategy: str | None, memory: dict | None):
+    """After a translation is shown: `cleared_outputs` when it is not the translation of the sentence, model and
+    strategy the page holds now (they changed while it was computed: its clear ran before it landed), else
+    nothing changes."""
+    if not memory or [memory.get("text"), memory.get("model"), memory.get("strategy")] == \
+            link_key(text, model, strategy):
+        return (gr.skip(),) * 17
+    return cleared_outputs()
+
+
 def translate(text: str, model: str, strategy: str = "greedy", beam_size: float = 5, temperature: float = 1.0,
               n_best: float = 3, length_penalty: float = 1.0, top_k: float = 0, top_p: float = 1.0,
               seed: float | None = 0, min_p: float = 0.0, repetition_penalty: float = 1.0,
@@ -326,7 +336,7 @@ def decode_translation(text: str, model: str, strategy: str = "greedy", beam_siz
     best = tr.result.hypotheses[0]
     notes = [n for n in (input_hint(translator, clean, model), cut_notice(translator, clean, text),
                          beam_notice(tr.result)) if n]
-    memory = {"text": clean, "model": model, "tokens": best.tokens,
+    memory = {"text": clean, "model": model, "strategy": strategy, "tokens": best.tokens,
               "top": [[list(s.top_ids), [round(p, 4) for p in s.top_probs]] for s in best.steps],
               "pieces": {str(t): translator.piece(t) for s in best.steps for t in s.top_ids}}
     return Decoded(translator, tr, cfg.strategy, clean, notes, memory)

@@ -333,6 +333,30 @@ def test_no_stale_panels_after_a_new_sentence_or_model(page):
     wait_rows(page, "#samples", 0)
 
 
+def test_a_translation_that_lands_after_the_sentence_changed_is_not_shown(browser, server):
+    """Translate, then change the sentence before the result is back (a slow server): the result of the old
+    sentence must not stay on screen under the new one."""
+    ids = event_ids(server)
+    ctx = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="en-US")
+    try:
+        pg = ctx.new_page()
+        pg.set_default_timeout(SLOW)
+        pg.add_init_script(f"({HOLD_FETCH})([{ids['translate']}])")
+        pg.goto(server)
+        pg.wait_for_selector("#source textarea")
+        pg.fill("#source textarea", "我爱你。")
+        pg.click("#translate")  # held in the page
+        pg.fill("#source textarea", "你叫什么名字？")
+        last = f'"fn_index":{ids["translate_check"]},'  # the step after the translation: sent once it is shown
+        with pg.expect_response(lambda r: last in (r.request.post_data or "")):
+            pg.evaluate("window.__releaseLoad()")
+        pg.wait_for_timeout(300)  # the response's outputs are applied after it arrives
+        assert value(pg, "#translation") == ""
+        assert table_rows(pg, "#nbest") == 0
+    finally:
+        ctx.close()
+
+
 LONG_EXAMPLE_START = "你知道这儿附近"  # the bottleneck example chosen by scripts/select_examples.py
 
 

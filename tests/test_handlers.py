@@ -242,6 +242,16 @@ def test_the_changes_a_shared_link_makes_do_not_clear_its_own_result(h):
     assert len(panels) == 17 and panels[0] == ""
 
 
+def test_a_result_that_landed_after_its_sentence_changed_is_cleared(h):
+    *_, memory = h.translate("我爱你。", "zh-en-classic", "beam", 4, 1.0, 2)
+    assert all(x == gr.skip() for x in h.cleared_if_stale(" 我爱你。", "zh-en-classic", "beam", memory))
+    assert all(x == gr.skip() for x in h.cleared_if_stale("我爱你。", "zh-en-classic", "beam", None))
+    for now in (("你好。", "zh-en-classic", "beam"), ("我爱你。", "zh-en-attention", "beam"),
+                ("我爱你。", "zh-en-classic", "greedy")):
+        out = h.cleared_if_stale(*now, memory)
+        assert out[0] == "" and out[6] is None and len(out[2]) == 0
+
+
 def test_beam_tree_coloured_by_group(h):
     *_, tree, _ = h.translate("我爱你。", "zh-en-classic", "beam", 4, 1.0, 2, 1.0, 0, 1.0, 0, 0.0, 1.0, 0, 2, 1.0)
     names = {t.name for t in tree.data}

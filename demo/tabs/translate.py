@@ -203,10 +203,15 @@ def build(session_models: gr.State) -> TranslateTab:
     inputs = [source, model, strategy, beam_size, temperature, n_best, length_penalty, top_k, top_p, seed,
               min_p, repetition, no_repeat, groups, diversity, session_models]
     outputs = [translation, notice, nbest, step_plot, attention_plot, tree_plot, memory]
+    check = [source, model, strategy, memory]  # a result that lands after its sentence changed is cleared
     for trigger, name in ((go.click, "translate"), (source.submit, "translate_submit")):
         trigger(friendly(_translate_with_whatif), inputs, outputs + [step, token], api_name=name,
-                concurrency_id=DECODE, validator=_need_text)
-    beam_size.release(_retranslate, inputs, outputs, api_name="translate_on_k", concurrency_id=DECODE)
+                concurrency_id=DECODE, validator=_need_text).then(
+            friendly(handlers.cleared_if_stale), check, cleared, api_name=f"{name}_check", queue=False,
+            show_progress="hidden")
+    beam_size.release(_retranslate, inputs, outputs, api_name="translate_on_k", concurrency_id=DECODE).then(
+        friendly(handlers.cleared_if_stale), check, cleared, api_name="translate_on_k_check", queue=False,
+        show_progress="hidden")
     step.release(friendly(handlers.whatif_tokens), [memory, step], token, api_name="whatif_tokens", queue=False)
     draw.click(friendly(handlers.draw_samples),
                [source, model, temperature, top_k, top_p, seed, n_samples, min_p, repetition, no_repeat,

@@ -109,7 +109,7 @@ def refresh_pickers(session_models: dict | None, model: str | None, model_a: str
 def open_link(model: str | None, strategy: str | None, request: gr.Request):
     """A share link (demo/share.py): select its tab and set the Translate tab's controls it names; the events
     chained after this one translate (and force the what-if word) when the link carries a sentence.
-    -> tab, the link's key (handlers.link_key; None without a sentence), one update per translate.SHARED control.
+    -> tab, the link's key (handlers.inputs_key; None without a sentence), one update per translate.SHARED control.
     `model`, `strategy`: the pickers' values, which the link may leave as they are."""
     params = {k: v for k, v in dict(getattr(request, "query_params", None) or {}).items() if k != "lang"}
     state, ignored = share.from_query(params, models.model_choices())
@@ -119,7 +119,7 @@ def open_link(model: str | None, strategy: str | None, request: gr.Request):
     tab = gr.Tabs(selected=state["tab"]) if "tab" in named else gr.skip()
     key = None
     if "text" in named:
-        key = handlers.link_key(state["text"], state["model"] if "model" in named else model,
+        key = handlers.inputs_key(state["text"], state["model"] if "model" in named else model,
                                 state["strategy"] if "strategy" in named else strategy)
     return [tab, key] + [gr.update(value=state[name]) if name in named else gr.skip() for name in translate.SHARED]
 

@@ -265,16 +265,17 @@ def cleared_outputs():
             empty_table(*SAMPLE_COLUMNS), "", "", None, empty_table(*COMPARE_COLUMNS), "", "", None, "")
 
 
-def link_key(text: str | None, model: str | None, strategy: str | None) -> list:
-    """What a shared link put into the Translate tab: its sentence (as it is decoded), model and strategy."""
+def inputs_key(text: str | None, model: str | None, strategy: str | None) -> list:
+    """The Translate tab's sentence (as it is decoded), model and strategy: what a shared link set, or what a
+    result on screen was made from."""
     return [(text or "").strip()[:MAX_CHARS], model, strategy]
 
 
 def cleared_unless_linked(text: str | None, model: str | None, strategy: str | None, linked: list | None):
     """The box, model or strategy changed: `cleared_outputs`, and the link's key forgotten (-> None). Except for
-    the changes a shared link made itself (the inputs are still the link's, `link_key`): the link's own translation
+    the changes a shared link made itself (the inputs are still the link's, `inputs_key`): the link's own translation
     may already be on screen, since the clear and the translation run as separate requests that can cross."""
-    if linked and link_key(text, model, strategy) == list(linked):
+    if linked and inputs_key(text, model, strategy) == list(linked):
         return (gr.skip(),) * 18
     return (*cleared_outputs(), None)
 
@@ -284,7 +285,7 @@ def cleared_if_stale(text: str | None, model: str | None, strategy: str | None, 
     strategy the page holds now (they changed while it was computed: its clear ran before it landed), else
     nothing changes."""
     if not memory or [memory.get("text"), memory.get("model"), memory.get("strategy")] == \
-            link_key(text, model, strategy):
+            inputs_key(text, model, strategy):
         return (gr.skip(),) * 17
     return cleared_outputs()
 

@@ -118,3 +118,20 @@ def event_ids(server: str) -> dict[str, int]:
     """{api_name: event id} of the app at `server` (the ids its requests carry as fn_index)."""
     with urllib.request.urlopen(server + "config") as r:
         return {d.get("api_name"): d["id"] for d in json.load(r)["dependencies"]}
+
+
+@contextlib.contextmanager
+def page_holding(browser, server: str, event: str, timeout: float, query: str = "",
+                 viewport: dict | None = None) -> Iterator[tuple]:
+    """A fresh English page on `server` + `query` whose request of the event named `event` waits until the test
+    calls window.__releaseLoad() (HOLD_FETCH). Yields (page, event_ids(server))."""
+    ids = event_ids(server)
+    ctx = browser.new_context(viewport=viewport or {"width": 1400, "height": 1000}, locale="en-US")
+    try:
+        page = ctx.new_page()
+        page.set_default_timeout(timeout)
+        page.add_init_script(f"({HOLD_FETCH})([{ids[event]}])")
+        page.goto(server + query)
+        yield page, ids
+    finally:
+        ctx.close()

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from browser_harness import HOLD_FETCH, app_server, checkpoint_folder, event_ids, pick_example, wait_text
+from browser_harness import app_server, checkpoint_folder, page_holding, pick_example, wait_text
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 SLOW = 180_000  # ms: generous, this runs on loaded 2-core machines
@@ -336,13 +336,7 @@ def test_no_stale_panels_after_a_new_sentence_or_model(page):
 def test_a_translation_that_lands_after_the_sentence_changed_is_not_shown(browser, server):
     """Translate, then change the sentence before the result is back (a slow server): the result of the old
     sentence must not stay on screen under the new one."""
-    ids = event_ids(server)
-    ctx = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="en-US")
-    try:
-        pg = ctx.new_page()
-        pg.set_default_timeout(SLOW)
-        pg.add_init_script(f"({HOLD_FETCH})([{ids['translate']}])")
-        pg.goto(server)
+    with page_holding(browser, server, "translate", SLOW) as (pg, ids):
         pg.wait_for_selector("#source textarea")
         pg.fill("#source textarea", "我爱你。")
         pg.click("#translate")  # held in the page
@@ -353,8 +347,6 @@ def test_a_translation_that_lands_after_the_sentence_changed_is_not_shown(browse
         pg.wait_for_timeout(300)  # the response's outputs are applied after it arrives
         assert value(pg, "#translation") == ""
         assert table_rows(pg, "#nbest") == 0
-    finally:
-        ctx.close()
 
 
 LONG_EXAMPLE_START = "你知道这儿附近"  # the bottleneck example chosen by scripts/select_examples.py
@@ -478,13 +470,7 @@ def test_odd_input_gets_a_hint(page):
 def test_typing_before_the_page_has_loaded_translates_nothing(browser, server):
     """The share-link events that run when the page opens translate only a sentence the link carries, never one
     the visitor typed meanwhile (with the settings of that moment, before the visitor chose any)."""
-    ids = event_ids(server)
-    ctx = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="en-US")
-    try:
-        pg = ctx.new_page()
-        pg.set_default_timeout(SLOW)
-        pg.add_init_script(f"({HOLD_FETCH})([{ids['open_link']}])")
-        pg.goto(server)
+    with page_holding(browser, server, "open_link", SLOW) as (pg, ids):
         pg.wait_for_selector("#source textarea")
         pg.fill("#source textarea", "我爱你。")
         last = f'"fn_index":{ids["open_link_whatif"]},'  # the chain's last event: sent once its translation is done
@@ -492,20 +478,12 @@ def test_typing_before_the_page_has_loaded_translates_nothing(browser, server):
             pg.evaluate("window.__releaseLoad()")
         assert value(pg, "#translation") == ""
         assert table_rows(pg, "#nbest") == 0
-    finally:
-        ctx.close()
 
 
 def test_a_slow_page_load_never_wipes_a_fresh_result(browser, server):
     """The page's load event that writes the empty tables' headers in the page's language, when it comes late
     (after the visitor already translated): the n-best table keeps the translation's rows."""
-    ids = event_ids(server)
-    ctx = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="en-US")
-    try:
-        pg = ctx.new_page()
-        pg.set_default_timeout(SLOW)
-        pg.add_init_script(f"({HOLD_FETCH})([{ids['localize']}])")
-        pg.goto(server)
+    with page_holding(browser, server, "localize", SLOW) as (pg, ids):
         pg.wait_for_selector("#source textarea")
         pg.fill("#source textarea", "我爱你。")
         pick_radio(pg, "#strategy", "beam")
@@ -517,8 +495,6 @@ def test_a_slow_page_load_never_wipes_a_fresh_result(browser, server):
         pg.wait_for_timeout(300)  # the response's outputs are applied after it arrives
         assert value(pg, "#translation") == text
         assert table_rows(pg, "#nbest") == 5
-    finally:
-        ctx.close()
 
 
 def test_a_link_with_a_forced_word_shows_the_what_if_result(browser, server):

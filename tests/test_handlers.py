@@ -231,7 +231,7 @@ def test_the_changes_a_shared_link_makes_do_not_clear_its_own_result(h):
     """The box, model and strategy a shared link sets fire clears, which the server can handle after the link's
     translation is on screen (separate requests can cross): a clear whose inputs are still the link's keeps the
     panels; the first change of the visitor's own clears them and forgets the link."""
-    linked = h.link_key(" 我爱你。 ", "zh-en-classic", "beam")
+    linked = h.inputs_key(" 我爱你。 ", "zh-en-classic", "beam")
     assert linked == ["我爱你。", "zh-en-classic", "beam"]
     assert all(x == gr.skip() for x in h.cleared_unless_linked("我爱你。", "zh-en-classic", "beam", linked))
     for other in (("你好。", "zh-en-classic", "beam"), ("我爱你。", "zh-en-attention", "beam"),

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from browser_harness import HOLD_FETCH, app_server, checkpoint_folder, event_ids, wait_text
+from browser_harness import app_server, checkpoint_folder, page_holding, wait_text
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 SLOW = 300_000  # ms: a loaded 2-core machine
@@ -131,12 +131,7 @@ def test_a_model_without_a_cache_is_measured_live(browser, server, lang):
 def test_a_late_page_load_keeps_the_comparison_made_meanwhile(browser, server):
     """The lab's page-load event (model picker, curse chart, localized empty tables) answering after the visitor
     already ran a comparison: the five n-best tables keep their rows."""
-    ctx = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-US")
-    try:
-        page = ctx.new_page()
-        page.set_default_timeout(SLOW)
-        page.add_init_script(f"({HOLD_FETCH})([{event_ids(server)['lab_open']}])")
-        page.goto(server + "?lang=en")
+    with page_holding(browser, server, "lab_open", SLOW, "?lang=en", {"width": 1280, "height": 900}) as (page, _):
         page.get_by_role("tab", name=TAB["en"]).click()
         run_comparison(page, "en")
         page.evaluate("window.__releaseLoad()")
@@ -144,5 +139,3 @@ def test_a_late_page_load_keeps_the_comparison_made_meanwhile(browser, server):
         page.wait_for_timeout(300)  # and the browser-side step after it has run
         assert [rows(page, f"#lab_table_{key}") for key in ("plain", "diverse", "ngram", "repetition", "minp")] \
             == [4] * 5
-    finally:
-        ctx.close()

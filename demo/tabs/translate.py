@@ -24,7 +24,7 @@ class TranslateTab:
     model_a: gr.Dropdown
     model_b: gr.Dropdown
     source: gr.Textbox
-    linked: gr.State  # the page's shared link (handlers.link_key) while the visitor has not changed its inputs
+    linked: gr.State  # the page's shared link (handlers.inputs_key) while the visitor has not changed its inputs
     tables: list = field(default_factory=list)  # result tables whose headers are written in the page's language
     controls: dict = field(default_factory=dict)  # share-link field name -> its control (demo/share.py FIELDS)
     inputs: list = field(default_factory=list)  # of handlers.translate
@@ -191,7 +191,7 @@ def build(session_models: gr.State) -> TranslateTab:
     # a changed sentence, model or strategy clears every panel that showed results of the old one
     cleared = [translation, notice, nbest, step_plot, attention_plot, tree_plot, memory, samples_md, samples,
                whatif_text, whatif_notice, whatif_plot, compare_table, text_a, text_b, compare_attention, compare_notice]
-    linked = gr.State(None)  # handlers.link_key of the page's shared link, until the visitor changes any of them
+    linked = gr.State(None)  # handlers.inputs_key of the page's shared link, until the visitor changes any of them
     for trigger, name in ((source.change, "clear_on_source"),
                           (model.change, "clear_on_model"), (strategy.change, "clear_on_strategy")):
         trigger(friendly(handlers.cleared_unless_linked), [source, model, strategy, linked], cleared + [linked],
@@ -203,15 +203,16 @@ def build(session_models: gr.State) -> TranslateTab:
     inputs = [source, model, strategy, beam_size, temperature, n_best, length_penalty, top_k, top_p, seed,
               min_p, repetition, no_repeat, groups, diversity, session_models]
     outputs = [translation, notice, nbest, step_plot, attention_plot, tree_plot, memory]
-    check = [source, model, strategy, memory]  # a result that lands after its sentence changed is cleared
+    def checked(event, name: str) -> None:
+        """A result that lands after its sentence, model or strategy changed is cleared."""
+        event.then(friendly(handlers.cleared_if_stale), [source, model, strategy, memory], cleared,
+                   api_name=f"{name}_check", queue=False, show_progress="hidden")
+
     for trigger, name in ((go.click, "translate"), (source.submit, "translate_submit")):
-        trigger(friendly(_translate_with_whatif), inputs, outputs + [step, token], api_name=name,
-                concurrency_id=DECODE, validator=_need_text).then(
-            friendly(handlers.cleared_if_stale), check, cleared, api_name=f"{name}_check", queue=False,
-            show_progress="hidden")
-    beam_size.release(_retranslate, inputs, outputs, api_name="translate_on_k", concurrency_id=DECODE).then(
-        friendly(handlers.cleared_if_stale), check, cleared, api_name="translate_on_k_check", queue=False,
-        show_progress="hidden")
+        checked(trigger(friendly(_translate_with_whatif), inputs, outputs + [step, token], api_name=name,
+                        concurrency_id=DECODE, validator=_need_text), name)
+    checked(beam_size.release(_retranslate, inputs, outputs, api_name="translate_on_k", concurrency_id=DECODE),
+            "translate_on_k")
     step.release(friendly(handlers.whatif_tokens), [memory, step], token, api_name="whatif_tokens", queue=False)
     draw.click(friendly(handlers.draw_samples),
                [source, model, temperature, top_k, top_p, seed, n_samples, min_p, repetition, no_repeat,

@@ -133,9 +133,10 @@ def _has_processors(cfg: DecodeConfig) -> bool:
         cfg.strategy == "beam" and cfg.beam_groups > 1 and cfg.diversity_penalty > 0)
 
 
-def forbid_early_eos(logits: torch.Tensor, position: int, cfg: DecodeConfig) -> torch.Tensor:
-    """<eos> is impossible at target position `position` (0-based) while position < cfg.min_len."""
-    return logits.index_fill(-1, torch.tensor([EOS], device=logits.device), float("-inf")) \
+def forbid_early_eos_(logits: torch.Tensor, position: int, cfg: DecodeConfig) -> torch.Tensor:
+    """<eos> is impossible at target position `position` (0-based) while position < cfg.min_len. In place: for a
+    step's fresh logits, which the caller owns (a full-vocabulary copy per step less)."""
+    return logits.index_fill_(-1, torch.tensor([EOS], device=logits.device), float("-inf")) \
         if position < cfg.min_len else logits
 
 
@@ -298,7 +299,7 @@ def _run_free(model: Seq2Seq, begin: _Start, cfg: DecodeConfig, generators=None,
     history = _history(begin)
     for position in range(len(records.tokens), cfg.max_len):
         out = model.step(prev, state, enc)
-        logits = forbid_early_eos(out.logits.float(), position, cfg)
+        logits = forbid_early_eos_(out.logits.float(), position, cfg)
         tokens, dist = _choose(process(logits, history, cfg), cfg, generators, copies)
         tokens = tokens.masked_fill(done if live is None else done.index_select(0, live), PAD)
         # greedy: dist is the model's log-softmax with <pad>/<sos> at -inf, which are never chosen, so it gives the
@@ -568,7 +569,7 @@ def beam_search(model: Seq2Seq, src, src_len, cfg: DecodeConfig, prefix=None, ke
     enc, active, history = begin.enc, None, _history(begin)  # active: the sentences still searched (None: all)
     for step in range(cfg.max_len - n_prefix):
         out = model.step(prev, state, enc)
-        logits = forbid_early_eos(out.logits.float(), n_prefix + step, cfg)
+        logits = forbid_early_eos_(out.logits.float(), n_prefix + step, cfg)
         logp = _mask_specials_(process(logits, history, cfg).log_softmax(-1))
         if cfg.record_top:  # visualization data: top candidates, entropy and attention of every beam row
             rows = None if active is None else _slot_rows(active, k)

@@ -173,22 +173,33 @@ OUTPUT_KERNELS: dict[str, type] = {"bf16": PackedLinear}  # the output layer's k
 # (bf16: the logits stay fp32)
 
 
+def _tanh(x: torch.Tensor) -> torch.Tensor:
+    """tanh(x) = 2 sigmoid(2x) - 1 (within 3e-7 of torch.tanh): torch's CPU sigmoid is several times faster than
+    its tanh (measured on the AMD EPYC at 320 x 512: 44 vs 285 us)."""
+    return x.mul(2).sigmoid_().mul_(2).sub_(1)
+
+
 class PackedLSTM:
-    """A stacked LSTM on one fused gate product per layer and step: [x, h] [W_ih | W_hh]^T + (b_ih + b_hh)."""
+    """A stacked LSTM on one fused gate product per layer and step: [x, h] [W_ih | W_hh]^T + (b_ih + b_hh), the
+    cell candidate's rows (g) doubled (exact in every dtype), so that one sigmoid over all four gates gives
+    tanh(g) = 2 sigmoid(2g) - 1 as well."""
 
     def __init__(self, rnn: nn.LSTM, linear: type):
         self.layers = rnn.num_layers
         self.hidden = rnn.hidden_size
         self.gates = []
+        double = torch.ones(4 * rnn.hidden_size, 1)
+        double[2 * rnn.hidden_size:3 * rnn.hidden_size] = 2.0
         for layer in range(rnn.num_layers):
             w = torch.cat([getattr(rnn, f"weight_ih_l{layer}"), getattr(rnn, f"weight_hh_l{layer}")], dim=1)
-            self.gates.append(linear(w, getattr(rnn, f"bias_ih_l{layer}") + getattr(rnn, f"bias_hh_l{layer}")))
+            b = getattr(rnn, f"bias_ih_l{layer}") + getattr(rnn, f"bias_hh_l{layer}")
+            self.gates.append(linear(w * double.to(w), b * double.to(b).squeeze(1)))
 
     def cell(self, layer: int, x: torch.Tensor, h: torch.Tensor, c: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """One LSTM cell step (the gate order and maths of torch.lstm_cell)."""
-        i, f, g, o = self.gates[layer](torch.cat([x, h], dim=1)).chunk(4, dim=1)
-        c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
-        return torch.sigmoid(o) * torch.tanh(c), c
+        i, f, g2, o = self.gates[layer](torch.cat([x, h], dim=1)).sigmoid_().chunk(4, dim=1)
+        c = torch.addcmul(f * c, i, g2.mul(2).sub_(1))  # sigmoid(2g) * 2 - 1 = tanh(g)
+        return o * _tanh(c), c
 
     def step(self, x: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
         """x (batch, input) -> top output (batch, hidden), new (h, c) of every layer."""

@@ -254,3 +254,19 @@ def test_bf16_teacher_forced_scores_match_its_own_steps(reverse_model):
     gap = max(abs(a - s.logprob) for r, sc in zip(greedy, scored)
               for a, s in zip(sc.gold_logprobs, r.hypotheses[0].steps, strict=True))
     assert gap < 0.005  # measured 0.002; a fused bf16 LSTM for scoring (h, c rounded to bf16 too) gave 0.007
+
+
+@pytest.mark.parametrize("scale", [0.1, 1.0, 3.0])  # small, ordinary and mostly saturated gates
+def test_packed_lstm_steps_equal_torch_lstm(scale):
+    """The fused cell (one sigmoid over all gates, tanh as 2 sigmoid(2x) - 1) is torch's LSTM to float precision."""
+    gen = torch.Generator().manual_seed(3)
+    rnn = torch.nn.LSTM(6, 16, num_layers=2, batch_first=True)
+    with torch.no_grad():
+        for p in rnn.parameters():
+            p.copy_(torch.randn(p.shape, generator=gen) * scale)
+    x = torch.randn(5, 7, 6, generator=gen)
+    with torch.inference_mode():
+        ref, (h, c) = rnn(x)
+        ours, (h2, c2) = packed.PackedLSTM(rnn, packed.PlainLinear).run(x)
+    for a, b in [(ours, ref), (h2, h), (c2, c)]:
+        assert torch.allclose(a, b, atol=1e-5, rtol=1e-5)

@@ -215,14 +215,26 @@ def test_rest_unchanged_reads_words():
 def test_link_opens_card_and_language(lesson):
     from demo.tabs import lesson as tab
 
-    out = tab.open_from_link(SimpleNamespace(query_params={"card": "5", "lang": "zh"}, headers={}))
+    out = tab.open_from_link(None, SimpleNamespace(query_params={"card": "5", "lang": "zh"}, headers={}))
     assert out[0] == {"card": 4, "lang": "zh", "answers": {}}
     assert out[1].selected == "lesson"  # the Lesson tab opens
     assert lesson.title(lesson.CARDS[4], "zh") in out[2 + 6]
-    plain = tab.open_from_link(SimpleNamespace(query_params={}, headers={"accept-language": "zh-CN,zh;q=0.9"}))
+    plain = tab.open_from_link(None, SimpleNamespace(query_params={}, headers={"accept-language": "zh-CN,zh;q=0.9"}))
     assert plain[0]["card"] == 0 and plain[0]["lang"] == "zh"
-    assert tab.open_from_link(SimpleNamespace(query_params={"card": "99"}, headers={}))[0]["card"] == 8
+    assert tab.open_from_link(None, SimpleNamespace(query_params={"card": "99"}, headers={}))[0]["card"] == 8
     assert lesson.card_index("x") == 0 and lesson.link(2, "zh") == "?card=3&lang=zh"
+
+
+def test_a_late_link_leaves_a_learner_who_has_moved_where_they_are(lesson):
+    """The page-load event that opens the link's card changes nothing once the learner has moved (Next, a jump, a
+    language): every output is skipped. A fresh state still gets the link's card."""
+    from demo.tabs import lesson as tab
+
+    link = SimpleNamespace(query_params={"card": "5"}, headers={})
+    for moved in [tab.new_state(1), tab.new_state(0, "zh"), {**tab.new_state(), "answers": {"0": "x"}}]:
+        out = tab.open_from_link(moved, link)
+        assert out == [tab.gr.skip()] * (2 + tab.VIEWS)
+    assert tab.open_from_link(tab.new_state(), link)[0]["card"] == 4
 
 
 def test_reveal_needs_a_guess_and_remembers_it_in_the_session(lesson, outcomes):

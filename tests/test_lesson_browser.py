@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from browser_harness import app_server, checkpoint_folder, wait_text
+from browser_harness import app_server, checkpoint_folder, page_holding, wait_text
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 SLOW = 300_000  # ms: a loaded 2-core machine; the fine-tune card trains once per server
@@ -116,3 +116,20 @@ def test_jump_and_handout_download(browser, server, tmp_path):
         assert html.count('<section class="card"') == 9 and "6. Scheduled sampling narrows the gap" in html
     finally:
         ctx.close()
+
+
+
+def test_a_late_page_load_keeps_the_card_the_learner_moved_to(browser, server):
+    """The lesson's page-load event (it renders the link's card) answers after the learner has already pressed
+    Next: the card they moved to stays (it used to jump back to card 1)."""
+    with page_holding(browser, server, "lesson_open", SLOW) as (page, ids):
+        page.get_by_role("tab", name="Lesson").click()
+        page.click("#lesson_next")
+        wait_card(page, "en", 2)
+        with page.expect_response(lambda r: "queue/join" in r.url and f'"fn_index":{ids["lesson_open"]},'
+                                  in (r.request.post_data or "")):
+            page.evaluate("window.__releaseLoad()")
+        for _ in range(20):  # the held event is queued: its answer comes within a few seconds on an idle machine
+            page.wait_for_timeout(250)
+            assert TITLE["en"][1] in page.locator("#lesson_card").text_content()
+        assert page.locator("#lesson_progress").text_content().strip().startswith("Card 2 of")

@@ -21,6 +21,9 @@ from .translate import DECODE, HEAVY
 LANG_CHOICES = [("English", "en"), ("中文", "zh")]
 
 
+VIEWS = 17  # the components `render` fills (LessonTab.views)
+
+
 def new_state(card: int = 0, lang: str = "en") -> dict:
     return {"card": card, "lang": lang, "answers": {}}
 
@@ -77,13 +80,13 @@ def go(state: dict, step: int):
 
 def jump(state: dict, index):
     if index is None or int(index) == state["card"]:
-        return [state] + [gr.skip()] * 17
+        return [state] + [gr.skip()] * VIEWS
     return [{**state, "card": int(index)}, *render({**state, "card": int(index)})]
 
 
 def set_lang(state: dict, lang: str):
     if lang == state["lang"]:
-        return [state] + [gr.skip()] * 17
+        return [state] + [gr.skip()] * VIEWS
     state = {**state, "lang": lesson.lang_of(lang)}
     return [state, *render(state)]
 
@@ -109,8 +112,14 @@ def _tab_name(key: str, lang: str) -> str:
     return (ZH if lang == "zh" else EN).get(key, EN[key])
 
 
-def open_from_link(request: gr.Request):
-    """?card=N opens card N (and this tab); ?lang=zh|en picks the language, else the page's language."""
+def open_from_link(current: dict | None, request: gr.Request):
+    """?card=N opens card N (and this tab); ?lang=zh|en picks the language, else the page's language.
+
+    The page-load event can answer after the learner has already moved (Next, a jump, a language): then their
+    state is no longer the fresh one and nothing changes (the state is read when the event runs, not when the page
+    sent it)."""
+    if current is not None and current != new_state():
+        return [gr.skip()] * (2 + VIEWS)
     params = dict(getattr(request, "query_params", None) or {})
     headers = dict(getattr(request, "headers", None) or {})
     lang = lesson.lang_of(params["lang"]) if params.get("lang") else language(headers)
@@ -167,6 +176,7 @@ def build(session_models: gr.State | None = None) -> LessonTab:
         handout_file = gr.File(visible=False, elem_id="lesson_handout_file")
     views = [lang, intro, back, jump_to, forward, progress, heading, setup_md, setup_plot, guess, reveal_btn, verdict,
              plot, plot2, table, link, handout_btn]
+    assert len(views) == VIEWS
 
     back.click(friendly(lambda s: go(s, -1)), state, [state, *views], api_name="lesson_back", concurrency_id=DECODE)
     forward.click(friendly(lambda s: go(s, 1)), state, [state, *views], api_name="lesson_next", concurrency_id=DECODE)
@@ -180,14 +190,14 @@ def build(session_models: gr.State | None = None) -> LessonTab:
     root = gr.context.Context.root_block
     if root is not None:
         outputs = [state] + ([tabs] if tabs is not None else []) + views
-        root.load(friendly(open_from_link if tabs is not None else _without_tab(open_from_link)), None, outputs,
+        root.load(friendly(open_from_link if tabs is not None else _without_tab(open_from_link)), state, outputs,
                   api_name="lesson_open", concurrency_id=DECODE)
     return LessonTab(state, views)
 
 
 def _without_tab(fn):
     """`fn` without its second output (the tab selection), for a lesson laid out outside gr.Tabs."""
-    def wrapper(request: gr.Request):
-        out = fn(request)
+    def wrapper(current: dict | None, request: gr.Request):
+        out = fn(current, request)
         return [out[0], *out[2:]]
     return wrapper

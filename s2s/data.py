@@ -7,6 +7,7 @@ import random
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from .messages import Keyed
@@ -191,18 +192,36 @@ def collate(examples: list[Example]) -> Batch:
                  pad([e.tgt for e in examples]), sum(len(e.tgt) - 1 for e in examples))
 
 
-def bucketed_batches(examples: list[Example], batch_size: int, rng: random.Random | None = None) -> list[Batch]:
-    """Batches of similar lengths (little padding); shuffled when `rng` is given.
+POOL_BATCHES = 1000  # batches per length-sorted pool (the whole corpus up to 64k pairs at batch 64)
 
-    Examples are shuffled, cut into pools of 50 batches, each pool sorted by length and cut into batches."""
-    order = list(range(len(examples)))
-    if rng:
-        rng.shuffle(order)
-    pool = batch_size * 50
-    chunks = []
+
+def bucket_bounds(src_len: np.ndarray, tgt_len: np.ndarray, batch_size: int, rng: np.random.Generator | None = None,
+                  pool_batches: int = POOL_BATCHES) -> tuple[np.ndarray, np.ndarray]:
+    """Length buckets in both languages: the order of the examples and each batch's (start, end) in it.
+
+    The examples are shuffled (when `rng` is given), cut into pools of `pool_batches` batches, each pool sorted by
+    source length and, within one source length, by target length, and cut into batches; then the batches are
+    shuffled. A pool that large holds many batches of each source length, so a batch has one or two source lengths
+    (the encoder runs once per length) and a narrow range of target lengths (the decoder runs over the longest):
+    5.3% of decoder positions are padding on Multi30k at batch 64, against 18.6% with pools of 50 batches
+    (bench/bucketing.py)."""
+    order = rng.permutation(len(src_len)) if rng is not None else np.arange(len(src_len))
+    pool = batch_size * pool_batches
+    bounds = []
     for start in range(0, len(order), pool):
-        part = sorted(order[start:start + pool], key=lambda i: (len(examples[i].src), len(examples[i].tgt)))
-        chunks += [part[i:i + batch_size] for i in range(0, len(part), batch_size)]
-    if rng:
-        rng.shuffle(chunks)
-    return [collate([examples[i] for i in chunk]) for chunk in chunks]
+        part = order[start:start + pool]
+        order[start:start + pool] = part[np.lexsort((tgt_len[part], src_len[part]))]  # stable: ties stay shuffled
+        end = start + len(part)
+        bounds += [(s, min(s + batch_size, end)) for s in range(start, end, batch_size)]
+    bounds = np.array(bounds, dtype=np.int64).reshape(-1, 2)
+    return order, (bounds[rng.permutation(len(bounds))] if rng is not None else bounds)
+
+
+def bucketed_batches(examples: list[Example], batch_size: int, rng: random.Random | None = None,
+                     pool_batches: int = POOL_BATCHES) -> list[Batch]:
+    """Batches of similar source and target lengths (bucket_bounds); shuffled when `rng` is given."""
+    src_len = np.array([len(e.src) for e in examples], dtype=np.int64)
+    tgt_len = np.array([len(e.tgt) for e in examples], dtype=np.int64)
+    np_rng = np.random.default_rng(rng.getrandbits(64)) if rng else None
+    order, bounds = bucket_bounds(src_len, tgt_len, batch_size, np_rng, pool_batches)
+    return [collate([examples[i] for i in order[a:b]]) for a, b in bounds]

@@ -183,10 +183,15 @@ class Decoder(_Recurrent):
 
     def logits(self, pre: torch.Tensor) -> torch.Tensor:
         """pre-output (..., hidden) -> logits (..., tgt_vocab)."""
+        return nn.functional.linear(*self.output_layer(pre))
+
+    def output_layer(self, pre: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        """The output layer's input (..., in), weight (tgt_vocab, in) and bias: logits = linear(input, weight, bias).
+        Training takes them apart to fuse the layer with its loss (s2s/loss.py)."""
         pre = self.drop(pre)
         if self.tied:
-            return nn.functional.linear(self.project(pre), self.embedding.weight, self.out_bias)
-        return self.out(pre)
+            return self.project(pre), self.embedding.weight, self.out_bias
+        return pre, self.out.weight, self.out.bias
 
     def run(self, tgt_in: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
         """All steps in one LSTM call: tgt_in (batch, T) -> outputs (batch, T, hidden), final (h, c)."""

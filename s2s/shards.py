@@ -29,14 +29,13 @@ import numpy as np
 import torch
 
 from .config import TokenizerConfig
-from .data import Batch, CorpusError, Example, decode_line, one_line, tsv_pair
+from .data import Batch, CorpusError, Example, bucket_bounds, decode_line, one_line, tsv_pair
 from .tokenizer import EOS, PAD, SOS, Vocab, train_vocabs
 
 FORMAT = "s2s-shards/1"
 MAX_PIECES = 100  # per side, as encode_pairs
 CHUNK_PAIRS = 100_000  # pairs per shard
 VOCAB_SAMPLE = 300_000  # pairs the sentencepiece models are trained on (a seeded reservoir sample)
-POOL_BATCHES = 50  # the sampler sorts pools of this many batches by length (as data.bucketed_batches)
 
 
 # ---------------------------------------------------------------- reading sources as a stream of pairs
@@ -387,17 +386,9 @@ class ShardedCorpus:
         return out
 
     def epoch_batches(self, batch_size: int, seed: int) -> "LazyBatches":
-        """Shuffle, sort pools of POOL_BATCHES batches by (source, target) length, cut, shuffle the batches."""
-        rng = np.random.default_rng(seed)
-        order = rng.permutation(len(self))
-        pool = batch_size * POOL_BATCHES
-        for start in range(0, len(order), pool):
-            part = order[start:start + pool]
-            order[start:start + pool] = part[np.lexsort((self.tgt_len[part], self.src_len[part]))]
-        bounds = [(s, min(s + batch_size, e)) for p in range(0, len(order), pool)
-                  for e in [min(p + pool, len(order))] for s in range(p, e, batch_size)]
-        bounds = np.array(bounds, dtype=np.int64).reshape(-1, 2)
-        return LazyBatches(self, order, bounds[rng.permutation(len(bounds))])
+        """The epoch's batches in length buckets of both languages (data.bucket_bounds), seeded."""
+        order, bounds = bucket_bounds(self.src_len, self.tgt_len, batch_size, np.random.default_rng(seed))
+        return LazyBatches(self, order, bounds)
 
 
 def _memmap(path: str, count: int) -> np.ndarray:

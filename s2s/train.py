@@ -17,6 +17,7 @@ from torch import nn
 from .config import ConfigError, TrainConfig
 from .data import Batch, Example, bucketed_batches
 from .decoding import greedy_tokens
+from .loss import output_loss
 from .messages import Keyed
 from .model import Seq2Seq
 from .packed import bf16_available
@@ -123,7 +124,10 @@ def teacher_forced_loss(model: Seq2Seq, batch: Batch, smoothing: float = 0.0) ->
     pre, _ = model.decode_all(batch.tgt[:, :-1], enc)
     gold = batch.tgt[:, 1:]
     mask = gold != PAD
-    return _loss(model.decoder.logits(pre[mask]), gold[mask], smoothing)
+    x, weight, bias = model.decoder.output_layer(pre[mask])
+    if torch.is_autocast_enabled(x.device.type):  # bf16 products: the plain path, as autocast casts them
+        return _loss(nn.functional.linear(x, weight, bias), gold[mask], smoothing)
+    return output_loss(x, weight, bias, gold[mask], smoothing)
 
 
 def scheduled_sampling_loss(model: Seq2Seq, batch: Batch, ratio: float, smoothing: float,

@@ -5,7 +5,7 @@ import random
 
 import pytest
 
-from s2s.data import CorpusError, bucketed_batches, parse_pairs, read_pairs, split_pairs
+from s2s.data import CorpusError, Example, bucketed_batches, parse_pairs, read_pairs, split_pairs
 from s2s.tokenizer import PAD, train_vocab
 
 from conftest import reverse_examples
@@ -81,6 +81,32 @@ def test_bucketed_batches_cover_everything_once_with_little_padding():
     assert sum(b.n_tokens for b in batches) == sum(len(e.tgt) - 1 for e in examples)
     padding = sum((b.src == PAD).sum().item() for b in batches) / sum(b.src.numel() for b in batches)
     assert padding < 0.1
+
+
+def varied_lengths(n: int, seed: int) -> list[Example]:
+    """Sources of 5-30 pieces, each target up to 6 pieces longer or shorter than its source (as real pairs)."""
+    rng = random.Random(seed)
+    out = []
+    for _ in range(n):
+        s = rng.randint(5, 30)
+        t = max(1, s + rng.randint(-6, 6))
+        out.append(Example([4] * s + [3], [2] + [4] * t + [3]))
+    return out
+
+
+def target_padding(batches) -> float:
+    """Padded decoder positions (inputs <sos> y1 .. y(n-1) of each row, as the decoder runs) / all positions."""
+    positions = sum(b.tgt.size(0) * (b.tgt.size(1) - 1) for b in batches)
+    return 1 - sum(b.n_tokens for b in batches) / positions
+
+
+def test_batches_are_bucketed_by_target_length_too():
+    """The decoder runs over every padded target position, so batches must be narrow in target length as well as in
+    source length (the encoder runs once per distinct source length of a batch: a few at most)."""
+    batches = bucketed_batches(varied_lengths(20_000, 1), 64, random.Random(0))
+    assert target_padding(batches) < 0.05
+    assert max(len(set(b.src_len.tolist())) for b in batches) <= 2
+    assert sum(b.src.size(0) for b in batches) == 20_000
 
 
 def test_tiny_vocabulary_never_fails():

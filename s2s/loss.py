@@ -10,13 +10,32 @@ the logits). No tokens x vocabulary tensor outlives its chunk, and the backward 
 from __future__ import annotations
 
 import functools
-import time
 
 import torch
 
+from .packed import best_seconds
 from .tokenizer import PAD, SOS
 
 CHUNK = 256  # rows of logits at a time: 256 x 8000 floats = 8 MB, reused
+
+
+def emittable(vocab: int, device) -> torch.Tensor:
+    """(vocab,) bool: the tokens the model can emit, every one but <pad> and <sos> (where label smoothing spreads)."""
+    mask = torch.ones(vocab, dtype=torch.bool, device=device)
+    mask[[PAD, SOS]] = False
+    return mask
+
+
+def logits_loss(logits: torch.Tensor, gold: torch.Tensor, smoothing: float) -> torch.Tensor:
+    """The plain computation: cross-entropy of logits (rows, vocab) against gold (rows,), averaged over rows. With
+    label smoothing ε the target distribution is (1 - ε) on the gold token plus ε spread evenly over the emittable
+    tokens (as JoeyNMT and the Annotated Transformer do), never onto tokens it is never asked for."""
+    logp = logits.float().log_softmax(-1)
+    nll = -logp.gather(-1, gold.unsqueeze(-1)).squeeze(-1)
+    if not smoothing:
+        return nll.mean()
+    uniform = -logp[:, emittable(logp.size(-1), logp.device)].mean(-1)
+    return ((1.0 - smoothing) * nll + smoothing * uniform).mean()
 
 
 def output_loss(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, gold: torch.Tensor,
@@ -52,15 +71,14 @@ class _FusedOutputLoss(torch.autograd.Function):
 
 def _chunks(x, products, gold, smoothing, chunk, grads) -> torch.Tensor:
     """The mean loss, chunk by chunk; with `grads` (gx, gw, gb) also d(mean loss)/d(x, W, b), written into them."""
-    rows, vocab = x.size(0), products.weight.size(0)
-    emittable = torch.ones(vocab, dtype=x.dtype, device=x.device)
-    emittable[[PAD, SOS]] = 0.0
-    spread = emittable * (smoothing / float(emittable.sum()))  # the smoothed target's share of each token
+    rows = x.size(0)
+    uniform = emittable(products.weight.size(0), x.device).to(x.dtype)
+    uniform /= uniform.sum()  # the smoothing's distribution: even over the emittable tokens
     total = x.new_zeros(())
     for start in range(0, rows, chunk):
         xc, gc = x[start:start + chunk], gold[start:start + chunk]
         logits = products.logits(xc)
-        total += _chunk_loss_to_grad(logits, gc, smoothing, spread, emittable, rows, grads is not None)
+        total += _chunk_loss_to_grad(logits, gc, smoothing, uniform, rows, grads is not None)
         if grads is not None:
             gx, gw, gb = grads
             products.grad_x(logits, gx[start:start + xc.size(0)])
@@ -70,18 +88,18 @@ def _chunks(x, products, gold, smoothing, chunk, grads) -> torch.Tensor:
     return total / rows
 
 
-def _chunk_loss_to_grad(logits, gold, smoothing, spread, emittable, rows, to_grad: bool) -> torch.Tensor:
+def _chunk_loss_to_grad(logits, gold, smoothing, uniform, rows, to_grad: bool) -> torch.Tensor:
     """The chunk's summed loss; when `to_grad`, `logits` is overwritten with (softmax - target) / rows."""
     logits.sub_(logits.amax(1, keepdim=True))  # shifted: log p = z - log sum exp z
     gold_z = logits.gather(1, gold.unsqueeze(1)).squeeze(1)
-    mean_z = logits @ emittable / float(emittable.sum()) if smoothing else None
+    mean_z = logits @ uniform if smoothing else None
     log_sum = logits.exp_().sum(1).log_()
     loss = log_sum - gold_z if not smoothing else log_sum - (1.0 - smoothing) * gold_z - smoothing * mean_z
     if to_grad:
         logits.div_(log_sum.exp().unsqueeze(1))
         logits.scatter_add_(1, gold.unsqueeze(1), logits.new_full((gold.size(0), 1), smoothing - 1.0))
         if smoothing:
-            logits.sub_(spread)
+            logits.sub_(uniform, alpha=smoothing)
         logits.div_(rows)
     return loss.sum()
 
@@ -115,7 +133,11 @@ class OneDnnProducts(TorchProducts):
 
     def __init__(self, weight: torch.Tensor, bias: torch.Tensor | None, rows: int):
         self.weight, self.bias = weight, bias
-        self.weight_t = weight.t().contiguous()  # (in, vocab): the input gradient's product as a linear layer
+
+    @functools.cached_property
+    def weight_t(self) -> torch.Tensor:
+        """(in, vocab): the input gradient's product as a linear layer; made once per step, only when training."""
+        return self.weight.t().contiguous()
 
     def logits(self, xc: torch.Tensor) -> torch.Tensor:
         return torch.ops.mkldnn._linear_pointwise(xc, self.weight, self.bias, "none", [], "")
@@ -130,16 +152,15 @@ class OneDnnProducts(TorchProducts):
 PRODUCTS: dict[str, type] = {"torch": TorchProducts, "onednn": OneDnnProducts}
 
 
-def _chunk_seconds(kind: str, x: torch.Tensor, weight: torch.Tensor, gx: torch.Tensor, gw: torch.Tensor) -> float:
-    products = PRODUCTS[kind](weight, None, x.size(0))
-    best = float("inf")
-    for _ in range(3):
-        began = time.perf_counter()
+def _one_chunk(kind: str, weight: torch.Tensor, gx: torch.Tensor, gw: torch.Tensor):
+    """A chunk's three products with `kind`'s kernels, as one callable of the chunk's input (for timing)."""
+    products = PRODUCTS[kind](weight, None, gx.size(0))
+
+    def run(x: torch.Tensor) -> None:
         logits = products.logits(x)
         products.grad_x(logits, gx)
         products.add_grad_w(logits, x, gw)
-        best = min(best, time.perf_counter() - began)
-    return best
+    return run
 
 
 @functools.lru_cache(maxsize=None)
@@ -155,7 +176,7 @@ def products_kernel(hidden: int, vocab: int, device: str = "cpu", threads: int |
     gx, gw = torch.empty(CHUNK, hidden), torch.zeros(vocab, hidden)
     try:
         with torch.no_grad():
-            plain, fast = (_chunk_seconds(k, x, weight, gx, gw) for k in ("torch", "onednn"))
+            plain, fast = (best_seconds(_one_chunk(k, weight, gx, gw), x, 1) for k in ("torch", "onednn"))
     except RuntimeError:  # a build without the op
         return "torch"
     return "onednn" if fast * 1.2 <= plain else "torch"

@@ -137,7 +137,8 @@ class QLinear:
         return y.reshape(*x.shape[:-1], self.out_features)
 
 
-def _seconds(linear, x: torch.Tensor, repeat: int) -> float:
+def best_seconds(linear, x: torch.Tensor, repeat: int) -> float:
+    """The best of 3 timings of `repeat` calls of linear(x) (a kernel's speed, measured where it runs)."""
     best = float("inf")
     for _ in range(3):
         began = time.perf_counter()
@@ -162,7 +163,7 @@ def fp32_kernel(hidden: int = 512, threads: int | None = None, rows: int = Packe
     try:
         packed = PackedLinear(w)
         with torch.inference_mode():
-            plain, fast = _seconds(PlainLinear(w), x, repeat), _seconds(packed, x, repeat)
+            plain, fast = best_seconds(PlainLinear(w), x, repeat), best_seconds(packed, x, repeat)
     except RuntimeError:  # a build without the op
         return "plain"
     return "onednn" if fast * 1.3 <= plain else "plain"

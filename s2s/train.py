@@ -17,11 +17,11 @@ from torch import nn
 from .config import ConfigError, TrainConfig
 from .data import Batch, Example, bucketed_batches
 from .decoding import greedy_tokens
-from .loss import output_loss
+from .loss import logits_loss, output_loss
 from .messages import Keyed
 from .model import Seq2Seq
 from .packed import bf16_available
-from .tokenizer import PAD, SOS
+from .tokenizer import PAD
 
 
 class NonFiniteLoss(Keyed, RuntimeError):
@@ -104,20 +104,6 @@ def _inverse_sigmoid_k(last: int) -> float:
     return low
 
 
-def _loss(logits: torch.Tensor, gold: torch.Tensor, smoothing: float) -> torch.Tensor:
-    """Cross-entropy averaged over target tokens. With label smoothing ε the target distribution is
-    (1 - ε) on the gold token plus ε spread evenly over the tokens the model can emit: every token except
-    <pad> and <sos> (as JoeyNMT and the Annotated Transformer do), never onto tokens it is never asked for."""
-    logp = logits.float().log_softmax(-1)
-    nll = -logp.gather(-1, gold.unsqueeze(-1)).squeeze(-1)
-    if not smoothing:
-        return nll.mean()
-    emittable = torch.ones(logp.size(-1), dtype=torch.bool, device=logp.device)
-    emittable[[PAD, SOS]] = False
-    uniform = -logp[:, emittable].mean(-1)
-    return ((1.0 - smoothing) * nll + smoothing * uniform).mean()
-
-
 def teacher_forced_loss(model: Seq2Seq, batch: Batch, smoothing: float = 0.0) -> torch.Tensor:
     """Mean cross-entropy over target tokens, pad ignored; logits computed only at real positions."""
     enc = model.encode(batch.src, batch.src_len)
@@ -126,7 +112,7 @@ def teacher_forced_loss(model: Seq2Seq, batch: Batch, smoothing: float = 0.0) ->
     mask = gold != PAD
     x, weight, bias = model.decoder.output_layer(pre[mask])
     if torch.is_autocast_enabled(x.device.type):  # bf16 products: the plain path, as autocast casts them
-        return _loss(nn.functional.linear(x, weight, bias), gold[mask], smoothing)
+        return logits_loss(nn.functional.linear(x, weight, bias), gold[mask], smoothing)
     return output_loss(x, weight, bias, gold[mask], smoothing)
 
 
@@ -145,7 +131,7 @@ def scheduled_sampling_loss(model: Seq2Seq, batch: Batch, ratio: float, smoothin
         prev, state = torch.where(use_gold, gold, greedy_tokens(out.logits.detach())), out.state
     gold = batch.tgt[:, 1:]
     mask = gold != PAD
-    return _loss(torch.stack(logits, 1)[mask], gold[mask], smoothing)
+    return logits_loss(torch.stack(logits, 1)[mask], gold[mask], smoothing)
 
 
 @torch.inference_mode()

@@ -13,7 +13,8 @@ from s2s.config import ModelConfig, TokenizerConfig, TrainConfig
 from s2s.data import encode_pairs
 from s2s.model import Seq2Seq
 from s2s.tokenizer import PAD, SOS
-from s2s.train import Event, NonFiniteLoss, Trainer, _loss
+from s2s.loss import logits_loss as _loss
+from s2s.train import Event, NonFiniteLoss, Trainer
 
 from conftest import TOY_PAIRS
 

@@ -114,6 +114,20 @@ def test_dropout_is_drawn_from_the_generator_and_is_active():
     assert torch.equal(outs[0], outs[1]) and not torch.equal(outs[0], outs[2])
 
 
+
+@pytest.mark.parametrize("p", [0.2, 0.5])
+def test_generator_dropout_zeroes_a_share_p_and_scales_the_rest(p):
+    """Inverted dropout from a generator: about a share p of the entries become 0, the others are x / (1 - p)
+    exactly, and the same generator state gives the same mask."""
+    x = torch.full((200, 500), 3.0)
+    out = model_module.dropout(x, p, True, torch.Generator().manual_seed(7))
+    again = model_module.dropout(x, p, True, torch.Generator().manual_seed(7))
+    kept = out != 0
+    assert torch.equal(out, again)
+    assert abs((~kept).float().mean().item() - p) < 0.01  # 100,000 draws: the share is within 0.005 of p
+    assert torch.equal(out[kept], torch.full_like(out[kept], 3.0 / (1.0 - p)))
+    assert torch.equal(model_module.dropout(x, p, False, torch.Generator()), x)
+
 # ------------------------------------------------------------------ tied embeddings
 
 def test_tied_embeddings_share_the_source_only_with_a_joint_vocabulary():

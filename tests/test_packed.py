@@ -251,9 +251,13 @@ def test_bf16_teacher_forced_scores_match_its_own_steps(reverse_model):
         tgt = torch.nn.utils.rnn.pad_sequence([torch.tensor([SOS] + t) for t in outputs], batch_first=True,
                                               padding_value=PAD)
         scored = score_reference(m, b.src, b.src_len, tgt)
-    gap = max(abs(a - s.logprob) for r, sc in zip(greedy, scored)
-              for a, s in zip(sc.gold_logprobs, r.hypotheses[0].steps, strict=True))
-    assert gap < 0.005  # measured 0.002; a fused bf16 LSTM for scoring (h, c rounded to bf16 too) gave 0.007
+    gaps = sorted(abs(a - s.logprob) for r, sc in zip(greedy, scored)
+                  for a, s in zip(sc.gold_logprobs, r.hypotheses[0].steps, strict=True))
+    # bf16 keeps 8 significant bits (0.4%): with logits of a few units a step's log-prob can move by ~0.01. Measured:
+    # the largest gap 0.002 on the AMD EPYC, 0.0084 on the Intel Xeon (one step of 118; the rest <= 0.001); a fused
+    # bf16 LSTM for scoring (h, c rounded to bf16 too) drifted further on every step. Typical steps agree closely.
+    assert gaps[-1] < 0.02
+    assert gaps[len(gaps) // 2] < 1e-4
 
 
 @pytest.mark.parametrize("scale", [0.1, 1.0, 3.0])  # small, ordinary and mostly saturated gates
@@ -270,3 +274,11 @@ def test_packed_lstm_steps_equal_torch_lstm(scale):
         ours, (h2, c2) = packed.PackedLSTM(rnn, packed.PlainLinear).run(x)
     for a, b in [(ours, ref), (h2, h), (c2, c)]:
         assert torch.allclose(a, b, atol=1e-5, rtol=1e-5)
+
+
+def test_onednn_is_chosen_when_it_is_a_tenth_faster_or_more():
+    """The decision rule of fp32_kernel: on the Intel Xeon oneDNN's batch step product is 1.08-1.29x MKL's and the
+    whole batch decoding 9-12% faster with it, so a 1.3x bar let noise pick either; 1.1x is the bar."""
+    assert packed.onednn_wins(plain=1.15, onednn=1.0)
+    assert not packed.onednn_wins(plain=1.05, onednn=1.0)
+    assert not packed.onednn_wins(plain=1.0, onednn=1.2)

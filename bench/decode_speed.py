@@ -17,6 +17,15 @@ import torch
 from common import base_parser, ckpt_path, corpus, emit, read_lines
 
 
+def step_kernels(model) -> dict:
+    """Which products the decoder steps ran on: packed oneDNN or torch's plain ones, for a beam's few rows (small)
+    and batch decoding's many (large); chosen by s2s.packed.fp32_kernel's measurement at load."""
+    packed = getattr(model, "kernel", None)
+    if packed is None:
+        return {"small": "plain", "large": "plain"}
+    return {size: packed if getattr(model, size) else "plain" for size in ("small", "large")}
+
+
 def main() -> None:
     p = base_parser(__doc__)
     p.add_argument("--attention", default="luong", choices=["none", "luong", "bahdanau"])
@@ -59,7 +68,7 @@ def main() -> None:
                   "seconds": round(seconds, 2),
                   "sentences_per_sec": round(len(texts) / seconds, 2), "avg_output_pieces": round(pieces, 2),
                   "output_pieces_per_sec": round(pieces * len(texts) / seconds, 1),
-                  "model": model}, args.out)
+                  "model": model, "step_kernels": step_kernels(translator.model)}, args.out)
 
 
 if __name__ == "__main__":

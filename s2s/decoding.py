@@ -259,7 +259,14 @@ def _mask_specials_(scores: torch.Tensor) -> torch.Tensor:
 def greedy_tokens(scores: torch.Tensor) -> torch.Tensor:
     """The greedy choice: (rows, vocab) logits or log-probs -> (rows,) the most likely token that is not <pad> or
     <sos>. Greedy search, the Exposure tab's free running and scheduled-sampling training all choose with this."""
-    return mask_specials(scores).argmax(-1)
+    return first_best(mask_specials(scores))
+
+
+def first_best(scores: torch.Tensor) -> torch.Tensor:
+    """(rows, vocab) -> (rows,) the index of each row's largest score, the first of ties (as argmax). Through
+    max(-1), whose CPU kernel is about 3 times faster than argmax's (64 x 8000 at 2 threads on the Intel Xeon: 0.13-0.16
+    vs 0.40-0.51 ms, once per greedy step)."""
+    return scores.max(-1).indices
 
 
 def draw(probs: torch.Tensor, generators: list[torch.Generator], copies: int) -> torch.Tensor:
@@ -278,7 +285,7 @@ def _choose(logits: torch.Tensor, cfg: DecodeConfig, generators, copies: int) ->
         dist = sampling_logits(mask_specials(logits), cfg).log_softmax(-1)
         return draw(dist.exp(), generators, copies), dist
     dist = _mask_specials_(logits.log_softmax(-1))
-    return dist.argmax(-1), dist
+    return first_best(dist), dist
 
 
 def _history(begin: "_Start") -> torch.Tensor | None:

@@ -187,3 +187,13 @@ def test_logits_processors_are_pure():
 def test_decode_config_rejects_nonsense(kwargs):
     with pytest.raises(ConfigError):
         DecodeConfig(**kwargs)
+
+
+def test_first_best_takes_the_first_of_tied_maxima_as_argmax_does():
+    from s2s.decoding import first_best
+
+    scores = torch.tensor([[0.0, 2.0, 2.0, 1.0], [3.0, 3.0, 3.0, 3.0], [-1.0, -5.0, -1.0, -2.0]])
+    assert first_best(scores).tolist() == [1, 0, 0] == scores.argmax(-1).tolist()
+    wide = torch.randn(64, 8000, generator=torch.Generator().manual_seed(0))
+    wide[:, 7000] = wide[:, 100] = 10.0  # a tie far apart in every row
+    assert first_best(wide).tolist() == [100] * 64

@@ -160,7 +160,7 @@ def onednn_wins(plain: float, onednn: float) -> bool:
 def fp32_kernel(hidden: int = 512, threads: int | None = None, rows: int = PackedLinear.ROWS) -> str:
     """'onednn' when the packed oneDNN product of a decoder step of `rows` rows (rows x 2*hidden -> 4*hidden) is
     measurably faster here than torch's plain one (`onednn_wins`), else 'plain'. Measured once per process, thread
-    count and row count (best of 3 timings of 10 or more calls each, some 20-80 ms in all); `threads` only keys the
+    count and row count (best of 3 timings of 10 or more calls each; both row counts took 0.15 s on the Intel Xeon); `threads` only keys the
     cache (the caller's current setting is what runs). Measured at 2 threads: oneDNN 2.5-3x MKL at 5, 64 and 320
     rows on the AMD EPYC; 1.35-1.5x at 5 rows and 1.1-1.3x at 64 on the Intel Xeon, where batch decoding is 9-12%
     faster with it."""

@@ -114,7 +114,6 @@ def test_dropout_is_drawn_from_the_generator_and_is_active():
     assert torch.equal(outs[0], outs[1]) and not torch.equal(outs[0], outs[2])
 
 
-
 @pytest.mark.parametrize("p", [0.2, 0.5])
 def test_generator_dropout_zeroes_a_share_p_and_scales_the_rest(p):
     """Inverted dropout from a generator: about a share p of the entries become 0, the others are x / (1 - p)
@@ -124,9 +123,10 @@ def test_generator_dropout_zeroes_a_share_p_and_scales_the_rest(p):
     again = model_module.dropout(x, p, True, torch.Generator().manual_seed(7))
     kept = out != 0
     assert torch.equal(out, again)
-    assert abs((~kept).float().mean().item() - p) < 0.01  # 100,000 draws: the share is within 0.005 of p
+    assert abs((~kept).float().mean().item() - p) < 0.01  # 100,000 draws: 0.01 is 6-8 standard deviations
     assert torch.equal(out[kept], torch.full_like(out[kept], 3.0 / (1.0 - p)))
     assert torch.equal(model_module.dropout(x, p, False, torch.Generator()), x)
+
 
 # ------------------------------------------------------------------ tied embeddings
 

@@ -117,10 +117,20 @@ class BF16Linear(PackedLinear):
         return super().__call__(x.bfloat16()).float()
 
 
+def int8_full_range() -> bool:
+    """Whether dynamic int8 products may quantise activations to all 8 bits here. fbgemm's x86 kernels without
+    AVX-512-VNNI multiply u8 x s8 pairs into saturating int16 sums (vpmaddubsw), so full-range activations overflow
+    there: on the AMD EPYC family 25 model 1 (AVX2 only) a 7 x 200 product was off by 0.85 where its largest value
+    is 6.9. There activations get 7 bits (reduce_range), which cannot overflow."""
+    return not _x86() or bool(torch.cpu.get_capabilities().get("avx512_vnni", False))
+
+
 class QLinear:
     """y = x W^T + b with W int8 per output row (symmetric), x quantised per call (fbgemm dynamic linear)."""
 
-    def __init__(self, weight: torch.Tensor, bias: torch.Tensor | None = None):
+    def __init__(self, weight: torch.Tensor, bias: torch.Tensor | None = None, full_range: bool | None = None):
+        """`full_range`: 8-bit activations (default: where they cannot overflow, `int8_full_range`), else 7."""
+        self.reduce_range = not (int8_full_range() if full_range is None else full_range)
         w = weight.detach().float().cpu().contiguous()
         scales = (w.abs().amax(dim=1) / 127.0).clamp(min=1e-12).double()
         zeros = torch.zeros(w.size(0), dtype=torch.long)
@@ -131,9 +141,10 @@ class QLinear:
         self.out_features = w.size(0)
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        # reduce_range=False: full 8-bit activations (7 bits lost 14 points of same-token agreement, bench/quantized.py)
+        # full 8-bit activations where the kernel allows: 7 bits lost 14 points of same-token agreement on the
+        # shipped models (bench/quantized.py)
         flat = x.reshape(-1, x.size(-1)).contiguous()
-        y = torch.ops.quantized.linear_dynamic(flat, self.packed, False)
+        y = torch.ops.quantized.linear_dynamic(flat, self.packed, self.reduce_range)
         return y.reshape(*x.shape[:-1], self.out_features)
 
 

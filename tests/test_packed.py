@@ -106,14 +106,17 @@ def test_plain_everywhere_keeps_the_model(reverse_model, monkeypatch):
     assert for_decoding(reverse_model, "fp32") is reverse_model
 
 
-def test_int8_products_are_close_to_fp32():
+@pytest.mark.parametrize("full_range", [None, False])
+def test_int8_products_are_close_to_fp32(full_range):
+    """The default activation range (8 bits where the CPU's kernel cannot overflow, 7 where it can: on an AVX2-only
+    CPU 8 bits were off by 12% of the largest value) and 7 bits everywhere."""
     gen = torch.Generator().manual_seed(0)
     w, b = torch.randn(300, 200, generator=gen) * 0.1, torch.randn(300, generator=gen)
     x = torch.randn(7, 200, generator=gen)
     exact = torch.nn.functional.linear(x, w, b)
-    approx = QLinear(w, b)(x)
+    approx = QLinear(w, b, full_range=full_range)(x)
     assert approx.shape == exact.shape
-    assert (approx - exact).abs().max() < 0.02 * exact.abs().max()  # 8-bit weights and activations
+    assert (approx - exact).abs().max() < 0.02 * exact.abs().max()  # 8-bit weights, 7- or 8-bit activations
     assert not torch.equal(approx, exact)  # it really is another product
 
 
@@ -123,8 +126,11 @@ def test_int8_model_scores_close_to_fp32_and_decodes_the_reverse_task(reverse_mo
     with torch.inference_mode():
         exact = score_reference(reverse_model, b.src, b.src_len, b.tgt)
         approx = score_reference(q, b.src, b.src_len, b.tgt)
+    # 8-bit activations: within 0.05; 7-bit ones (CPUs whose int8 kernel would overflow, packed.int8_full_range):
+    # twice the rounding step, within 0.15 (0.11 measured on the AMD EPYC family 25 model 1)
+    tol = 0.05 if packed.int8_full_range() else 0.15
     for e, a in zip(exact, approx):
-        assert a.gold_logprobs == pytest.approx(e.gold_logprobs, rel=0.05, abs=0.05)
+        assert a.gold_logprobs == pytest.approx(e.gold_logprobs, rel=tol, abs=tol)
     greedy = decode(q, b.src, b.src_len, DecodeConfig(strategy="greedy"))
     gold = [ex.tgt[1:] for ex in reverse_examples(24, 5, low=2, high=7)]
     right = sum(r.hypotheses[0].tokens == g for r, g in zip(greedy, gold))

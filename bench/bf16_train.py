@@ -38,6 +38,10 @@ def main() -> None:
     from s2s.translator import Translator
 
     torch.set_num_threads(args.threads)
+    if not cpu_has_bf16():  # --precision bf16 trains in fp32 here: nothing to compare
+        emit({"bench": "bf16_train", "attention": args.attention, "threads": args.threads, "cpu_bf16": False,
+              "bf16": {"autocast": False}}, args.out)
+        return
     src_vocab, tgt_vocab = vocabs()
     batches = load_batches(src_vocab, tgt_vocab, args.batch_size, args.seed)
     batches = (batches * (args.steps // len(batches) + 1))[:args.steps]

@@ -124,10 +124,11 @@ def bf16_training_rows(rows: list[dict], joey: dict | None) -> list[list[str]]:
     r = pick(rows, bench="bf16_train")
     if not r:
         return []
-    bf16, fp32 = r["bf16"], r["fp32"]
+    bf16 = r["bf16"]
     if not bf16["autocast"]:
         return [["training with --precision bf16", "fp32 (no native bf16 on this CPU)", "–", "–", "–", machine(r),
                  cmd(r)]]
+    fp32 = r["fp32"]
     ok = " ✅" if r["bleu_change"] >= -0.5 and r["speedup"] > 1 else " ❌"
     out = [[f"training with --precision bf16 vs fp32, same batches, {r['steps']} updates each",
             f"{fmt(bf16['tokens_per_sec'])} vs {fmt(fp32['tokens_per_sec'])} tokens/s ({r['speedup']}×); "

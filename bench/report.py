@@ -155,6 +155,9 @@ def decoding_kernel_rows(rows: list[dict]) -> list[list[str]]:
     for r in (r for r in rows if r["bench"] == "quantized_quality"):
         cells = []
         for k in ("bf16", "int8"):
+            if k == "bf16" and not r["machine"].get("bf16", True):  # older rows: no flags
+                cells.append("bf16: runs fp32 here (no native bf16)")
+                continue
             good = r[k]["bleu_change"] >= -0.3 and r[k]["same_tokens"] >= 0.95
             cells.append(f"{k}: BLEU {r[k]['bleu']} ({r[k]['bleu_change']:+}), same tokens "
                          f"{100 * r[k]['same_tokens']:.1f}%{' ✅' if good else ' ❌'}")

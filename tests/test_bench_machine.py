@@ -38,3 +38,22 @@ def test_cpu_identity_names_family_model_and_bf16_flags():
 
 def test_cpu_identity_of_an_unreadable_cpuinfo_is_empty():
     assert cpu_identity("") == {"cpu": "", "bf16": []}
+
+
+def test_report_does_not_credit_bf16_decoding_on_a_cpu_that_ran_it_in_fp32():
+    """On a CPU without native bf16, `--precision bf16` decodes in fp32: its 100% agreement is fp32's own, so the
+    report must say so instead of ticking the bf16 goal."""
+    from report import decoding_kernel_rows
+
+    def row(bf16_flags):
+        kernel = {"bleu": 30.0, "bleu_change": 0.0, "same_tokens": 1.0}
+        return {"bench": "quantized_quality", "model": "m", "strategy": "greedy", "sentences": 10,
+                "plain": {"bleu": 30.0}, "bf16": kernel, "int8": {**kernel, "same_tokens": 0.8},
+                "machine": {"nproc": 2, "cpu": "AMD EPYC", "bf16": bf16_flags, "torch": "2.13.0+cpu", "loadavg": 2.0},
+                "command": "python bench/quantized.py"}
+
+    avx2, = decoding_kernel_rows([row([])])
+    assert "bf16: runs fp32 here" in avx2[1] and "bf16: BLEU" not in avx2[1]
+    assert "int8: BLEU 30.0 (+0.0), same tokens 80.0% ❌" in avx2[1]
+    native, = decoding_kernel_rows([row(["avx512_bf16"])])
+    assert "bf16: BLEU 30.0 (+0.0), same tokens 100.0% ✅" in native[1]

@@ -579,7 +579,10 @@ def _translator(args) -> Translator:
     device = str(pick_device(args.device))
     if args.precision in ("int8", "bf16") and torch.device(device).type != "cpu":
         raise UsageError(f"--precision {args.precision} runs on the CPU only, not on {device}")
-    return Translator.load(args.model, device=device, precision=args.precision)
+    translator = Translator.load(args.model, device=device, precision=args.precision)
+    if args.precision == "bf16" and translator.precision != "bf16":
+        print("note: this CPU has no native bf16 (AVX-512-BF16 or AMX); decoding in fp32", file=sys.stderr)
+    return translator
 
 
 class _Bar:

@@ -288,3 +288,19 @@ def test_onednn_is_chosen_when_it_is_a_tenth_faster_or_more():
     assert packed.onednn_wins(plain=1.15, onednn=1.0)
     assert not packed.onednn_wins(plain=1.05, onednn=1.0)
     assert not packed.onednn_wins(plain=1.0, onednn=1.2)
+
+
+@pytest.mark.parametrize("precision", ["bf16", "fp32"])
+def test_cli_says_when_bf16_decoding_runs_in_fp32(toy_checkpoint, monkeypatch, capsys, precision):
+    """`translate --precision bf16` on a CPU without native bf16 decodes in fp32: stderr says so (stdout keeps only
+    the translations); asking for fp32 says nothing."""
+    import io
+
+    from s2s.__main__ import main
+
+    monkeypatch.setattr(packed, "bf16_available", lambda: False)
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(b"red cat\n")))
+    assert main(["translate", "--model", str(toy_checkpoint), "--precision", precision]) == 0
+    out, err = capsys.readouterr()
+    assert len(out.strip().splitlines()) == 1
+    assert ("no native bf16" in err and "fp32" in err) is (precision == "bf16")

@@ -557,6 +557,16 @@ def _hypothesis(beam, b, entry, records: _Records, lists: dict, n_prefix: int) -
     return Hypothesis(prefix_tokens + tokens, norm, steps, slots)
 
 
+def _first_step(model: Seq2Seq, prev: torch.Tensor, state: State, enc: Encoded, k: int) -> StepOutput:
+    """The search's first step: the k rows of each sentence hold the same prefix, so the model steps once per
+    sentence and each result is copied to that sentence's k rows (a k-th of the products)."""
+    one = torch.arange(0, prev.size(0), k, device=prev.device)
+    out = model.step(prev.index_select(0, one), select_state(state, one), enc.select(one))
+    rows = torch.arange(one.size(0), device=prev.device).repeat_interleave(k)
+    attention = None if out.attention is None else out.attention.index_select(0, rows)
+    return StepOutput(out.logits.index_select(0, rows), select_state(out.state, rows), attention)
+
+
 def beam_search(model: Seq2Seq, src, src_len, cfg: DecodeConfig, prefix=None, keep_tree: bool = True) -> list[Result]:
     """Beam search of width cfg.beam_size, batched as (sentences x beams) rows; returns cfg.n_best per sentence.
 
@@ -575,7 +585,7 @@ def beam_search(model: Seq2Seq, src, src_len, cfg: DecodeConfig, prefix=None, ke
     state, prev, done = begin.state, begin.prev, [False] * batch
     enc, active, history = begin.enc, None, _history(begin)  # active: the sentences still searched (None: all)
     for step in range(cfg.max_len - n_prefix):
-        out = model.step(prev, state, enc)
+        out = _first_step(model, prev, state, enc, k) if step == 0 and k > 1 else model.step(prev, state, enc)
         logits = forbid_early_eos_(out.logits.float(), n_prefix + step, cfg)
         logp = _mask_specials_(process(logits, history, cfg).log_softmax(-1))
         if cfg.record_top:  # visualization data: top candidates, entropy and attention of every beam row

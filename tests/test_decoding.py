@@ -197,3 +197,35 @@ def test_first_best_takes_the_first_of_tied_maxima_as_argmax_does():
     wide = torch.randn(64, 8000, generator=torch.Generator().manual_seed(0))
     wide[:, 7000] = wide[:, 100] = 10.0  # a tie far apart in every row
     assert first_best(wide).tolist() == [100] * 64
+
+
+@pytest.mark.parametrize("groups,prefix", [(1, None), (2, None), (1, [5])])
+def test_beam_first_step_runs_once_per_sentence(reverse_model, monkeypatch, groups, prefix):
+    """At the first search step the k rows of a sentence hold the same prefix: the model steps once per sentence and
+    the result serves all k rows; the hypotheses, their log-probs and the visualization records are those of
+    stepping all k rows (diverse groups and forced prefixes too)."""
+    from s2s import decoding
+
+    b = collate(reverse_examples(3, 11, low=3, high=6))
+    cfg = DecodeConfig(strategy="beam", beam_size=4, n_best=4, beam_groups=groups, diversity_penalty=0.5,
+                       record_top=3)
+    rows, step = [], reverse_model.step
+
+    def counted(prev, state, enc):
+        rows.append(prev.size(0))
+        return step(prev, state, enc)
+
+    monkeypatch.setattr(reverse_model, "step", counted)
+    shared = decode(reverse_model, b.src, b.src_len, cfg, prefix=prefix)
+    first = len(prefix or [])  # forced steps run on every row (before the search)
+    assert rows[first] == 3 and rows[first + 1] == 12
+    monkeypatch.setattr(decoding, "_first_step", lambda model, prev, state, enc, k: model.step(prev, state, enc))
+    every = decode(reverse_model, b.src, b.src_len, cfg, prefix=prefix)
+    for s, e in zip(shared, every, strict=True):
+        assert [h.tokens for h in s.hypotheses] == [h.tokens for h in e.hypotheses]
+        assert [h.logprob for h in s.hypotheses] == pytest.approx([h.logprob for h in e.hypotheses], abs=1e-5)
+        assert [[st.top_ids for st in h.steps] for h in s.hypotheses] == \
+            [[st.top_ids for st in h.steps] for h in e.hypotheses]
+        for hs, he in zip(s.hypotheses, e.hypotheses):  # an attention model: every step has its weights
+            assert [a for st in hs.steps for a in st.attention] == \
+                pytest.approx([a for st in he.steps for a in st.attention], abs=1e-6)

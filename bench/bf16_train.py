@@ -38,9 +38,10 @@ def main() -> None:
     from s2s.translator import Translator
 
     torch.set_num_threads(args.threads)
-    if not cpu_has_bf16():  # --precision bf16 trains in fp32 here: nothing to compare
-        emit({"bench": "bf16_train", "attention": args.attention, "threads": args.threads, "cpu_bf16": False,
-              "bf16": {"autocast": False}}, args.out)
+    row = {"bench": "bf16_train", "attention": args.attention, "steps": args.steps, "batch_size": args.batch_size,
+           "threads": args.threads, "cpu_bf16": cpu_has_bf16()}
+    if not row["cpu_bf16"]:  # --precision bf16 trains in fp32 here: nothing to compare
+        emit({**row, "bf16": {"autocast": False}}, args.out)
         return
     src_vocab, tgt_vocab = vocabs()
     batches = load_batches(src_vocab, tgt_vocab, args.batch_size, args.seed)
@@ -60,8 +61,7 @@ def main() -> None:
             seconds[precision] += time.perf_counter() - began
     tokens = sum(b.n_tokens for b in batches)
     src, ref = (read_lines(path)[:args.valid] for path in corpus("val"))
-    row = {"bench": "bf16_train", "attention": args.attention, "steps": args.steps, "batch_size": args.batch_size,
-           "threads": args.threads, "cpu_bf16": cpu_has_bf16(), "valid_sentences": len(src)}
+    row["valid_sentences"] = len(src)
     for precision, trainer in trainers.items():
         ckpt = checkpoint.Checkpoint(trainer.model.eval(), src_vocab, tgt_vocab,
                                      TokenizerConfig(len(src_vocab), len(tgt_vocab)))

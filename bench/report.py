@@ -142,11 +142,16 @@ def bf16_training_rows(rows: list[dict], joey: dict | None) -> list[list[str]]:
     return out
 
 
+def native_bf16(r: dict) -> bool:
+    """Whether the row's CPU has native bf16, so that bf16 decoding ran in bf16 (older rows: no flags, assumed)."""
+    return bool(r["machine"].get("bf16", True))
+
+
 def decoding_kernel_rows(rows: list[dict]) -> list[list[str]]:
     """bench/quantized.py: one sentence's latency per kernel, and each kernel's BLEU and agreement with fp32."""
     out = []
     for r in (r for r in rows if r["bench"] == "quantized_latency"):
-        app = "bf16" if r["machine"].get("bf16", True) else "fp32"  # what the app runs (older rows: no flags)
+        app = "bf16" if native_bf16(r) else "fp32"  # what the app runs
         ok = " ✅" if r[app]["median_ms"] <= LATENCY_GOAL_MS else " ❌"
         times = " → ".join(f"{k} {r[k]['median_ms']}" for k in ("plain", "fp32", "bf16", "int8"))
         out.append([f"one sentence, beam 5 + all UI records, {r['model']}, {r['threads']} thread(s), median ms",
@@ -155,7 +160,7 @@ def decoding_kernel_rows(rows: list[dict]) -> list[list[str]]:
     for r in (r for r in rows if r["bench"] == "quantized_quality"):
         cells = []
         for k in ("bf16", "int8"):
-            if k == "bf16" and not r["machine"].get("bf16", True):  # older rows: no flags
+            if k == "bf16" and not native_bf16(r):
                 cells.append("bf16: runs fp32 here (no native bf16)")
                 continue
             good = r[k]["bleu_change"] >= -0.3 and r[k]["same_tokens"] >= 0.95

@@ -1,9 +1,11 @@
 """Decoding kernels (s2s/packed.py) against torch's plain fp32 products, for every shipped model: quality, agreement,
 speed.
 
-Four ways to run the same checkpoint: "plain" (torch's own fp32 products: the reference), "fp32" (what decoding
-uses by default: the oneDNN-packed fp32 products where they are measured faster on this CPU, else plain), "bf16"
-(`--precision bf16`; packed fp32 again on a CPU without native bf16) and "int8" (`--precision int8`).
+Five ways to run the same checkpoint: "plain" (torch's own fp32 products: the reference), "fp32" (what decoding
+uses by default: the oneDNN-packed fp32 products where they are measured faster on this CPU, else plain), "fp16"
+(`--precision fp16`: fp16 weights, fp32 arithmetic; packed fp32 where there is no fbgemm fp16 product), "bf16"
+(`--precision bf16`; packed fp32 again on a CPU without native bf16) and "int8" (`--precision int8`). Each row says
+what each one resolved to here ("resolved") and what the app runs ("app": `--precision auto`).
 For each checkpoint and each of greedy and beam 5 on its fixed test split (the splits of scripts/evaluate_shipped.py):
 sacreBLEU of each, the share of test sentences whose output is the same token sequence
 as plain's, and the decoding time of the whole split (batch 64, 2 threads). Then the interactive latency at
@@ -24,6 +26,7 @@ import torch
 
 from common import ROOT, base_parser, emit, read_lines
 
+KERNELS = ("fp32", "fp16", "bf16", "int8")  # the --precision values compared with plain fp32
 SPLITS = {  # model prefix -> (source file, reference file), as in scripts/evaluate_shipped.py
     "zh-en": ("data/tatoeba-zh-en/test.zh", "data/tatoeba-zh-en/test.en"),
     "de-en": ("multi30k/test_2016_flickr.de", "multi30k/test_2016_flickr.en"),
@@ -100,23 +103,25 @@ def main() -> None:
     p.set_defaults(threads=1)
     args = p.parse_args()
 
-    from s2s.packed import for_decoding
+    from s2s.packed import for_decoding, resolve
     from s2s.translator import Translator
 
     names = args.models or sorted(path.stem for path in (ROOT / "checkpoints").glob("*.s2s"))
     for name in names:
         path = ROOT / "checkpoints" / f"{name}.s2s"
         torch.set_num_threads(args.threads)  # the fp32 kernel is chosen by a measurement at this thread count
-        translators = {p: Translator.load(path, precision=p) for p in ("fp32", "bf16", "int8")}
+        translators = {p: Translator.load(path, precision=p) for p in KERNELS}
         plain = Translator.load(path)
         plain.model = for_decoding(plain.ckpt.model, kernel="plain")
         translators = {"plain": plain, **translators}
+        chosen = {"resolved": {p: t.precision for p, t in translators.items() if p != "plain"},
+                  "app": resolve("auto")}
         sources, refs = split(name)
         torch.set_num_threads(2)
         for strategy in [s for s in args.strategies.split(",") if s and s != "none"]:
             row = quality(translators, sources, refs, strategy)
             emit({"bench": "quantized_quality", "model": name, "strategy": strategy, "sentences": len(sources),
-                  "threads": 2, "fp32_kernel": type(translators["fp32"].model).__name__, **row}, args.out)
+                  "threads": 2, "fp32_kernel": type(translators["fp32"].model).__name__, **chosen, **row}, args.out)
         torch.set_num_threads(args.threads)
         text = sentence(name, sources)
         emit({"bench": "quantized_latency", "model": name, "source": text, "runs": args.runs,

@@ -147,21 +147,37 @@ def native_bf16(r: dict) -> bool:
     return bool(r["machine"].get("bf16", True))
 
 
+def app_precision(r: dict) -> str:
+    """What the app decoded with on the row's CPU (older rows, before fp16: bf16 where native, else fp32)."""
+    return r.get("app") or ("bf16" if native_bf16(r) else "fp32")
+
+
+def ran_as_asked(r: dict, k: str) -> bool:
+    """Whether `--precision k` ran as k on the row's CPU (not fp32 in its place)."""
+    if "resolved" in r:
+        return r["resolved"].get(k) == k
+    return k != "bf16" or native_bf16(r)
+
+
+FALLBACK = {"bf16": "no native bf16", "fp16": "no fp16-weight product"}
+KERNEL_COLUMNS = ("plain", "fp32", "fp16", "bf16", "int8")
+
+
 def decoding_kernel_rows(rows: list[dict]) -> list[list[str]]:
     """bench/quantized.py: one sentence's latency per kernel, and each kernel's BLEU and agreement with fp32."""
     out = []
     for r in (r for r in rows if r["bench"] == "quantized_latency"):
-        app = "bf16" if native_bf16(r) else "fp32"  # what the app runs
+        app = app_precision(r)
         ok = " ✅" if r[app]["median_ms"] <= LATENCY_GOAL_MS else " ❌"
-        times = " → ".join(f"{k} {r[k]['median_ms']}" for k in ("plain", "fp32", "bf16", "int8"))
+        times = " → ".join(f"{k} {r[k]['median_ms']}" for k in KERNEL_COLUMNS if k in r)
         out.append([f"one sentence, beam 5 + all UI records, {r['model']}, {r['threads']} thread(s), median ms",
                     f"{times}; the app's ({app}): {r[app]['median_ms']} / p95 {r[app]['p95_ms']}{ok}", "–", "–",
                     f"≤ {LATENCY_GOAL_MS} ms", machine(r), cmd(r)])
     for r in (r for r in rows if r["bench"] == "quantized_quality"):
         cells = []
-        for k in ("bf16", "int8"):
-            if k == "bf16" and not native_bf16(r):
-                cells.append("bf16: runs fp32 here (no native bf16)")
+        for k in (k for k in ("fp16", "bf16", "int8") if k in r):
+            if not ran_as_asked(r, k):
+                cells.append(f"{k}: runs fp32 here ({FALLBACK[k]})")
                 continue
             good = r[k]["bleu_change"] >= -0.3 and r[k]["same_tokens"] >= 0.95
             cells.append(f"{k}: BLEU {r[k]['bleu']} ({r[k]['bleu_change']:+}), same tokens "

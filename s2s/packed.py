@@ -37,7 +37,7 @@ from torch import nn
 from .model import Encoded, Seq2Seq, State, StepOutput, attend
 from .tokenizer import PAD
 
-PRECISIONS = ("fp32", "bf16", "int8", "auto")
+PRECISIONS = ("fp32", "fp16", "bf16", "int8", "auto")
 MAX_PACKED_ROWS = 16  # up to this many rows per step: "a beam" (interactive); more: batch decoding
 BATCH_ROWS = 64  # the batch-decoding row count fp32_kernel measures at (the CLI's default batch)
 Linear = Callable[[torch.Tensor], torch.Tensor]
@@ -63,19 +63,40 @@ def bf16_available() -> bool:
     return not _x86() or torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported()
 
 
+@functools.lru_cache(maxsize=None)
+def fp16_available() -> bool:
+    """True where PyTorch has fbgemm's product on fp16 weights with fp32 activations and sums (x86 with AVX2)."""
+    if "fbgemm" not in torch.backends.quantized.supported_engines:
+        return False
+    try:
+        torch.ops.quantized.linear_prepack_fp16(torch.zeros(1, 1), None)
+    except RuntimeError:  # a build or engine without it
+        return False
+    return True
+
+
+def _auto(on_cpu: bool) -> str:
+    if not on_cpu:
+        return "fp32"
+    if bf16_available():
+        return "bf16"
+    return "fp16" if fp16_wins() else "fp32"
+
+
 def resolve(precision: str, device: str | torch.device = "cpu") -> str:
-    """'auto' -> 'bf16' on a CPU with native bf16, else 'fp32': the fastest kernel that keeps the quality goals (BLEU
-    within 0.3 of fp32, the same tokens on >= 95% of test sentences); int8 misses the second, so it is asked for by
-    name only. 'bf16' -> 'fp32' on a CPU without native bf16 (emulated bf16 is slower than fp32); int8 and bf16 are
-    CPU only."""
+    """'auto' -> 'bf16' on a CPU with native bf16, else 'fp16' where fp16 weights are measured faster (`fp16_wins`),
+    else 'fp32': the fastest kernel that keeps the quality goals (BLEU within 0.3 of fp32, the same tokens on >= 95%
+    of test sentences); int8 misses the second, so it is asked for by name only. 'bf16' -> 'fp32' on a CPU without
+    native bf16 (emulated bf16 is slower than fp32), 'fp16' -> 'fp32' without fbgemm's fp16 product; int8, fp16 and
+    bf16 are CPU only."""
     if precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, not {precision!r}")
     on_cpu = torch.device(device).type == "cpu"
     if precision == "auto":
-        return "bf16" if on_cpu and bf16_available() else "fp32"
-    if precision in ("int8", "bf16") and not on_cpu:
+        return _auto(on_cpu)
+    if precision in ("int8", "fp16", "bf16") and not on_cpu:
         raise ValueError(f"{precision} decoding runs on the CPU only")
-    if precision == "bf16" and not bf16_available():
+    if precision == "bf16" and not bf16_available() or precision == "fp16" and not fp16_available():
         return "fp32"
     return precision
 
@@ -115,6 +136,22 @@ class BF16Linear(PackedLinear):
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         return super().__call__(x.bfloat16()).float()
+
+
+class F16Linear:
+    """y = x W^T + b with W stored in fp16 (fbgemm's packed fp16 product): x, the sums and y stay fp32, so the only
+    change from fp32 is W rounded to 11 significant bits; half the bytes to read per decoder step."""
+
+    def __init__(self, weight: torch.Tensor, bias: torch.Tensor | None = None):
+        w = weight.detach().float().cpu().contiguous()
+        b = None if bias is None else bias.detach().float().cpu().contiguous()
+        self.packed = torch.ops.quantized.linear_prepack_fp16(w, b)
+        self.out_features = w.size(0)
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        flat = x.reshape(-1, x.size(-1)).contiguous()
+        y = torch.ops.quantized.linear_dynamic_fp16(flat, self.packed)
+        return y.reshape(*x.shape[:-1], self.out_features)
 
 
 def int8_full_range() -> bool:
@@ -190,7 +227,28 @@ def fp32_kernel(hidden: int = 512, threads: int | None = None, rows: int = Packe
     return "onednn" if onednn_wins(plain, fast) else "plain"
 
 
-KERNELS: dict[str, type] = {"plain": PlainLinear, "onednn": PackedLinear, "bf16": BF16Linear, "int8": QLinear}
+@functools.lru_cache(maxsize=None)
+def fp16_wins(hidden: int = 512, rows: int = PackedLinear.ROWS) -> bool:
+    """Whether the fp16-weight product of a decoder step (rows x 2*hidden -> 4*hidden) is measurably faster here than
+    the packed fp32 one (the rule of `onednn_wins`). Measured once per process (best of 3 timings of 20 calls each).
+    On the AMD EPYC family 25 model 1 (AVX2): 0.44 vs 0.59 ms at 5 rows with the weights in cache, 0.47 vs 1.03 ms
+    when four such weights take turns (as a decoder step's do)."""
+    if not fp16_available() or not torch.backends.mkldnn.is_available():
+        return False
+    gen = torch.Generator().manual_seed(0)
+    w = torch.randn(4 * hidden, 2 * hidden, generator=gen) * 0.05
+    x = torch.randn(rows, 2 * hidden, generator=gen)
+    try:
+        fp32, fp16 = PackedLinear(w), F16Linear(w)
+        with torch.inference_mode():
+            slow, fast = best_seconds(fp32, x, 20), best_seconds(fp16, x, 20)
+    except RuntimeError:
+        return False
+    return onednn_wins(slow, fast)
+
+
+KERNELS: dict[str, type] = {"plain": PlainLinear, "onednn": PackedLinear, "fp16": F16Linear, "bf16": BF16Linear,
+                            "int8": QLinear}
 OUTPUT_KERNELS: dict[str, type] = {"bf16": PackedLinear}  # the output layer's kernel where it is not the others'
 # (bf16: the logits stay fp32)
 
@@ -350,7 +408,7 @@ def for_decoding(model: Seq2Seq, precision: str = "fp32", kernel: str | None = N
     if kernel is not None:
         return model if kernel == "plain" else PackedModel(model, kernel)
     precision = resolve(precision, device)
-    if precision in ("int8", "bf16"):
+    if precision in ("int8", "fp16", "bf16"):
         return PackedModel(model, precision)
     if device.type != "cpu":
         return model

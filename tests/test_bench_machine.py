@@ -57,3 +57,27 @@ def test_report_does_not_credit_bf16_decoding_on_a_cpu_that_ran_it_in_fp32():
     assert "int8: BLEU 30.0 (+0.0), same tokens 80.0% ❌" in avx2[1]
     native, = decoding_kernel_rows([row(["avx512_bf16"])])
     assert "bf16: BLEU 30.0 (+0.0), same tokens 100.0% ✅" in native[1]
+
+
+def test_report_names_what_each_precision_resolved_to_and_what_the_app_ran():
+    """Rows since fp16 record what each --precision resolved to and the app's choice (auto): a kernel that ran as
+    fp32 is not credited, and the latency goal is judged on what the app runs."""
+    from report import decoding_kernel_rows
+
+    kernel = {"bleu": 30.0, "bleu_change": -0.1, "same_tokens": 0.99}
+    machine = {"nproc": 2, "cpu": "AMD EPYC", "bf16": [], "torch": "2.13.0+cpu", "loadavg": 2.0}
+    resolved = {"fp32": "fp32", "fp16": "fp16", "bf16": "fp32", "int8": "int8"}
+    quality = {"bench": "quantized_quality", "model": "m", "strategy": "beam", "sentences": 10,
+               "plain": {"bleu": 30.1}, "fp16": kernel, "bf16": kernel, "int8": kernel, "resolved": resolved,
+               "app": "fp16", "machine": machine, "command": "python bench/quantized.py"}
+    ms = {k: {"median_ms": v, "p95_ms": v + 1} for k, v in
+          {"plain": 90.0, "fp32": 80.0, "fp16": 24.0, "bf16": 80.0, "int8": 20.0}.items()}
+    latency = {"bench": "quantized_latency", "model": "m", "threads": 1, "resolved": resolved, "app": "fp16",
+               "machine": machine, "command": "python bench/quantized.py", **ms}
+    lat, qual = decoding_kernel_rows([latency, quality])
+    assert "fp16: BLEU 30.0 (-0.1), same tokens 99.0% ✅" in qual[1]
+    assert "bf16: runs fp32 here (no native bf16)" in qual[1]
+    assert "fp32 80.0 → fp16 24.0" in lat[1]
+    assert "the app's (fp16): 24.0 / p95 25.0 ✅" in lat[1]
+    no_fp16 = {**quality, "resolved": {**resolved, "fp16": "fp32"}}
+    assert "fp16: runs fp32 here (no fp16-weight product)" in decoding_kernel_rows([no_fp16])[0][1]

@@ -23,7 +23,8 @@ ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = Path(__file__).resolve().parent / "examples"
 PREFERRED = ("zh-en-classic", "zh-en-attention", "zh-en-scheduled", "de-en-classic", "de-en-attention")
 DEFAULT_MODEL = PREFERRED[0]
-PRECISION = "bf16"  # decoding (s2s/packed.py): fp32 on a CPU without native bf16; S2S_PRECISION=fp32 overrides
+PRECISION = "auto"  # decoding (s2s/packed.py): bf16 where native, else fp16 weights where faster, else fp32;
+# S2S_PRECISION=fp32 overrides
 CACHE_SIZE = 12  # translators kept in memory (shipped ones are few; session models come and go)
 
 _cache: OrderedDict[str, Translator] = OrderedDict()

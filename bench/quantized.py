@@ -125,7 +125,7 @@ def main() -> None:
         torch.set_num_threads(args.threads)
         text = sentence(name, sources)
         emit({"bench": "quantized_latency", "model": name, "source": text, "runs": args.runs,
-              "threads": args.threads, **latency(translators, text, args.runs)}, args.out)
+              "threads": args.threads, **chosen, **latency(translators, text, args.runs)}, args.out)
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 
 At the batch sizes of interactive decoding (one sentence, K beams) every decoder step multiplies all the decoder's
 weights (about 23 MB in fp32 for the shipped attention models) with a handful of vectors, and MKL's fp32 product of
-a 5-row matrix runs at a fraction of the CPU's speed (measured: 0.6-1.0 ms for 5 x 1024 x 2048 at one thread). Two
+a 5-row matrix runs at a fraction of the CPU's speed (measured: 0.6-1.0 ms for 5 x 1024 x 2048 at one thread). Faster
 faster paths for the same products, each with its weights reordered once, when the model is loaded:
 
 - fp32 through oneDNN (`PackedLinear`): the same arithmetic in fp32 (only the summation order differs, as between
@@ -13,7 +13,12 @@ faster paths for the same products, each with its weights reordered once, when t
   encoder's LSTM and the decoder's gate and attention products on bf16 weights (fp32 accumulation, results back in
   fp32), the output layer (the logits every token choice is made from) on packed fp32. About 1.5 times faster than
   packed fp32 for one sentence; the tokens differ from fp32's on a few sentences (bench/quantized.py measures it).
-  The app's choice; the CLI's is fp32.
+  The app's choice where the CPU has it; the CLI's default is fp32.
+- fp16 weights (`F16Linear`, `precision="fp16"`, x86 CPUs with AVX2: fbgemm's packed fp16 product): every decoder
+  product (gates, attention, output layer) on weights rounded to fp16, with fp32 activations, sums and results, so
+  a step reads half the bytes; the encoder and the teacher-forced pass stay the model's fp32. The app's choice where
+  the CPU has no native bf16 and this is measured faster (`fp16_wins`): on the AMD EPYC family 25 model 1 (AVX2) one
+  sentence takes about 0.7 times packed fp32's time, with the same tokens on 99.9-100% of test sentences.
 - int8 (`QLinear`, PyTorch's fbgemm dynamic quantisation: weights int8 per output row, activations quantised per
   call, int32 accumulation): reads a quarter of the bytes, about ten times faster; the numbers change a little and
   so, on some sentences, do the tokens (bench/quantized.py measures both against fp32). Opt-in.
@@ -336,7 +341,7 @@ class PackedDecoder:
 
 
 class PackedModel:
-    """A trained Seq2Seq for decoding and scoring only, its products on `kernel` ('onednn', 'bf16' or 'int8'; see
+    """A trained Seq2Seq for decoding and scoring only, its products on `kernel` ('onednn', 'fp16', 'bf16' or 'int8'; see
     the module's docstring). fp32 keeps the model's own encoder and teacher-forced pass (fused LSTM calls); int8 runs
     them on int8 weights too, so that every number comes from the same weights; bf16 runs the encoder's fused LSTM
     on a bf16 copy of the encoder and keeps the model's fp32 teacher-forced pass: its log-probs are within 0.005 of
@@ -400,8 +405,8 @@ class PackedModel:
 
 
 def for_decoding(model: Seq2Seq, precision: str = "fp32", kernel: str | None = None) -> Seq2Seq | PackedModel:
-    """The model decoding should run on: int8 -> its int8 copy; bf16 -> its bf16 copy (fp32 where the CPU has no
-    native bf16); fp32 -> a oneDNN-packed copy for the step sizes
+    """The model decoding should run on: int8 -> its int8 copy; fp16 / bf16 -> its fp16-weight / bf16 copy (fp32 where
+    the CPU has no such kernel); fp32 -> a oneDNN-packed copy for the step sizes
     (a beam's few rows, batch decoding's many) where that is measured faster on this CPU (`fp32_kernel`), else the
     model itself. `kernel` forces one for every step ('plain', 'onednn', 'int8')."""
     device = next(model.parameters()).device

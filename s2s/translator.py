@@ -40,9 +40,11 @@ class Translation:
 
 class Translator:
     def __init__(self, ckpt: checkpoint.Checkpoint, name: str = "", precision: str = "fp32"):
-        """`precision`: "fp32" (the checkpoint's own weights), "bf16" (CPU with native bf16: the encoder and the
-        decoder's LSTM on bf16 weights, the output layer fp32), "int8" (CPU: every matrix product on int8 weights;
-        both in s2s/packed.py) or "auto" (bf16 on a CPU with native bf16, else fp32). `ckpt.model` stays fp32."""
+        """`precision`: "fp32" (the checkpoint's own weights), "fp16" (x86 CPU with AVX2: the decoder's products on
+        fp16 weights, fp32 arithmetic), "bf16" (CPU with native bf16: the encoder and the decoder's LSTM on bf16
+        weights, the output layer fp32), "int8" (CPU: every matrix product on int8 weights; all in s2s/packed.py) or
+        "auto" (bf16 on a CPU with native bf16, else fp16 where measured faster, else fp32). `ckpt.model` stays
+        fp32."""
         self.ckpt = ckpt
         model = ckpt.model.eval()
         self.device = next(model.parameters()).device

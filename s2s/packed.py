@@ -3,7 +3,7 @@
 At the batch sizes of interactive decoding (one sentence, K beams) every decoder step multiplies all the decoder's
 weights (about 23 MB in fp32 for the shipped attention models) with a handful of vectors, and MKL's fp32 product of
 a 5-row matrix runs at a fraction of the CPU's speed (measured: 0.6-1.0 ms for 5 x 1024 x 2048 at one thread). Faster
-faster paths for the same products, each with its weights reordered once, when the model is loaded:
+paths for the same products, each with its weights reordered once, when the model is loaded:
 
 - fp32 through oneDNN (`PackedLinear`): the same arithmetic in fp32 (only the summation order differs, as between
   batch sizes), about 3 times faster at those shapes, and 2-2.5 times at batch decoding's 64-320 rows (AMD EPYC);
@@ -341,8 +341,9 @@ class PackedDecoder:
 
 
 class PackedModel:
-    """A trained Seq2Seq for decoding and scoring only, its products on `kernel` ('onednn', 'fp16', 'bf16' or 'int8'; see
-    the module's docstring). fp32 keeps the model's own encoder and teacher-forced pass (fused LSTM calls); int8 runs
+    """A trained Seq2Seq for decoding and scoring only, its products on `kernel` ('onednn', 'fp16', 'bf16' or 'int8';
+    see the module's docstring). fp32 and fp16 keep the model's own encoder and teacher-forced pass (fused fp32 LSTM
+    calls; fp16's teacher-forced log-probs are within 1e-3 of its steps'); int8 runs
     them on int8 weights too, so that every number comes from the same weights; bf16 runs the encoder's fused LSTM
     on a bf16 copy of the encoder and keeps the model's fp32 teacher-forced pass: its log-probs are within 0.005 of
     the bf16 steps' (a fused bf16 LSTM, which also rounds h and c to bf16, drifted further: 0.007 on the tests'

@@ -26,7 +26,7 @@ from .data import CorpusError, decode_lines, encode_pairs, read_pairs, read_text
 from .evaluate import corpus_scores, scores_by_length
 from .tokenizer import EOS, Vocab, normalize
 from .train import Distributed, Event, NonFiniteLoss, Progress, Trainer, pick_device
-from .packed import PRECISIONS
+from .packed import CPU_ONLY, PRECISIONS
 from .translator import Translator
 
 MAX_BATCH = 1024  # sentences per batch (train and translate)
@@ -580,7 +580,7 @@ def cmd_prepare(args) -> None:
 
 def _translator(args) -> Translator:
     device = str(pick_device(args.device))
-    if args.precision in ("int8", "fp16", "bf16") and torch.device(device).type != "cpu":
+    if args.precision in CPU_ONLY and torch.device(device).type != "cpu":
         raise UsageError(f"--precision {args.precision} runs on the CPU only, not on {device}")
     translator = Translator.load(args.model, device=device, precision=args.precision)
     if args.precision in FALLBACK_NOTES and translator.precision != args.precision:

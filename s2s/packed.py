@@ -43,6 +43,7 @@ from .model import Encoded, Seq2Seq, State, StepOutput, attend
 from .tokenizer import PAD
 
 PRECISIONS = ("fp32", "fp16", "bf16", "int8", "auto")
+CPU_ONLY = ("int8", "fp16", "bf16")  # the precisions with their own prepacked copy (PackedModel): CPU kernels
 MAX_PACKED_ROWS = 16  # up to this many rows per step: "a beam" (interactive); more: batch decoding
 BATCH_ROWS = 64  # the batch-decoding row count fp32_kernel measures at (the CLI's default batch)
 Linear = Callable[[torch.Tensor], torch.Tensor]
@@ -99,7 +100,7 @@ def resolve(precision: str, device: str | torch.device = "cpu") -> str:
     on_cpu = torch.device(device).type == "cpu"
     if precision == "auto":
         return _auto(on_cpu)
-    if precision in ("int8", "fp16", "bf16") and not on_cpu:
+    if precision in CPU_ONLY and not on_cpu:
         raise ValueError(f"{precision} decoding runs on the CPU only")
     if precision == "bf16" and not bf16_available() or precision == "fp16" and not fp16_available():
         return "fp32"
@@ -414,7 +415,7 @@ def for_decoding(model: Seq2Seq, precision: str = "fp32", kernel: str | None = N
     if kernel is not None:
         return model if kernel == "plain" else PackedModel(model, kernel)
     precision = resolve(precision, device)
-    if precision in ("int8", "fp16", "bf16"):
+    if precision in CPU_ONLY:
         return PackedModel(model, precision)
     if device.type != "cpu":
         return model

@@ -29,6 +29,27 @@ def _run(model, strategy: str, per_batch: int = 24):
     return [[(h.tokens, h.logprob) for h in r.hypotheses] for r in results]
 
 
+def _product_case(inputs: int = 200):
+    """A 300 x `inputs` weight, its bias, 7 input rows and their exact fp32 product (the kernel product tests)."""
+    gen = torch.Generator().manual_seed(0)
+    w, b = torch.randn(300, inputs, generator=gen) * 0.1, torch.randn(300, generator=gen)
+    x = torch.randn(7, inputs, generator=gen)
+    return w, b, x, torch.nn.functional.linear(x, w, b)
+
+
+def _teacher_forced_gaps(model) -> list[float]:
+    """|teacher-forced log-prob - the log-prob greedy search saw| at every step of greedy decoding's own outputs."""
+    b = _batch()
+    with torch.inference_mode():
+        greedy = decode(model, b.src, b.src_len, DecodeConfig(strategy="greedy"))
+        outputs = [r.hypotheses[0].tokens for r in greedy]
+        tgt = torch.nn.utils.rnn.pad_sequence([torch.tensor([SOS] + t) for t in outputs], batch_first=True,
+                                              padding_value=PAD)
+        scored = score_reference(model, b.src, b.src_len, tgt)
+    return [abs(a - s.logprob) for r, sc in zip(greedy, scored)
+            for a, s in zip(sc.gold_logprobs, r.hypotheses[0].steps, strict=True)]
+
+
 @pytest.mark.parametrize("whole", [False, True])
 @pytest.mark.parametrize("strategy", ["greedy", "beam"])
 def test_plain_products_reproduce_the_model(reverse_model, whole, strategy):
@@ -110,10 +131,7 @@ def test_plain_everywhere_keeps_the_model(reverse_model, monkeypatch):
 def test_int8_products_are_close_to_fp32(full_range):
     """The default activation range (8 bits where the CPU's kernel cannot overflow, 7 where it can: on an AVX2-only
     CPU 8 bits were off by 12% of the largest value) and 7 bits everywhere."""
-    gen = torch.Generator().manual_seed(0)
-    w, b = torch.randn(300, 200, generator=gen) * 0.1, torch.randn(300, generator=gen)
-    x = torch.randn(7, 200, generator=gen)
-    exact = torch.nn.functional.linear(x, w, b)
+    w, b, x, exact = _product_case()
     approx = QLinear(w, b, full_range=full_range)(x)
     assert approx.shape == exact.shape
     assert (approx - exact).abs().max() < 0.02 * exact.abs().max()  # 8-bit weights, 7- or 8-bit activations
@@ -189,10 +207,7 @@ needs_bf16 = pytest.mark.skipif(not packed.bf16_available(), reason="this CPU ha
 
 @needs_bf16
 def test_bf16_products_are_close_to_fp32_and_return_fp32():
-    gen = torch.Generator().manual_seed(0)
-    w, b = torch.randn(300, 200, generator=gen) * 0.1, torch.randn(300, generator=gen)
-    x = torch.randn(7, 200, generator=gen)
-    exact = torch.nn.functional.linear(x, w, b)
+    w, b, x, exact = _product_case()
     approx = packed.BF16Linear(w, b)(x)
     assert approx.dtype == torch.float32 and approx.shape == exact.shape
     assert (approx - exact).abs().max() < 0.02 * exact.abs().max()  # 8-bit mantissas
@@ -250,16 +265,7 @@ def test_cli_translate_with_bf16(toy_checkpoint):
 def test_bf16_teacher_forced_scores_match_its_own_steps(reverse_model):
     """What-if and scoring (the bf16 encoder, the decoder's fp32 LSTM) agree with bf16 decoding: scoring the greedy
     output teacher-forced gives back the log-probs greedy search saw, to within 0.005."""
-    m = for_decoding(reverse_model, "bf16")
-    b = _batch()
-    with torch.inference_mode():
-        greedy = decode(m, b.src, b.src_len, DecodeConfig(strategy="greedy"))
-        outputs = [r.hypotheses[0].tokens for r in greedy]
-        tgt = torch.nn.utils.rnn.pad_sequence([torch.tensor([SOS] + t) for t in outputs], batch_first=True,
-                                              padding_value=PAD)
-        scored = score_reference(m, b.src, b.src_len, tgt)
-    gaps = sorted(abs(a - s.logprob) for r, sc in zip(greedy, scored)
-                  for a, s in zip(sc.gold_logprobs, r.hypotheses[0].steps, strict=True))
+    gaps = sorted(_teacher_forced_gaps(for_decoding(reverse_model, "bf16")))
     # bf16 keeps 8 significant bits (0.4%): with logits of a few units a step's log-prob can move by ~0.01. Measured:
     # the largest gap 0.002 on the AMD EPYC, 0.0084 on the Intel Xeon (one step of 118; the rest <= 0.001); a fused
     # bf16 LSTM for scoring (h, c rounded to bf16 too) drifted further on every step. Typical steps agree closely.
@@ -319,10 +325,7 @@ needs_fp16 = pytest.mark.skipif(not packed.fp16_available(), reason="no fbgemm f
 @needs_fp16
 def test_fp16_products_are_fp32_products_on_fp16_rounded_weights():
     """fp16 weights, fp32 activations and sums: the product of the weights rounded to fp16, not of the fp32 ones."""
-    gen = torch.Generator().manual_seed(0)
-    w, b = torch.randn(300, 1000, generator=gen) * 0.1, torch.randn(300, generator=gen)
-    x = torch.randn(7, 1000, generator=gen)
-    exact = torch.nn.functional.linear(x, w, b)
+    w, b, x, exact = _product_case(1000)
     rounded = torch.nn.functional.linear(x, w.half().float(), b)
     approx = packed.F16Linear(w, b)(x)
     assert approx.dtype == torch.float32 and approx.shape == exact.shape
@@ -351,17 +354,7 @@ def test_fp16_model_decodes_as_fp32_does(reverse_model, strategy):
 @needs_fp16
 def test_fp16_teacher_forced_scores_match_its_own_steps(reverse_model):
     """What-if and scoring (the model's fp32 teacher-forced pass) agree with fp16 decoding to within 1e-3."""
-    m = for_decoding(reverse_model, "fp16")
-    b = _batch()
-    with torch.inference_mode():
-        greedy = decode(m, b.src, b.src_len, DecodeConfig(strategy="greedy"))
-        outputs = [r.hypotheses[0].tokens for r in greedy]
-        tgt = torch.nn.utils.rnn.pad_sequence([torch.tensor([SOS] + t) for t in outputs], batch_first=True,
-                                              padding_value=PAD)
-        scored = score_reference(m, b.src, b.src_len, tgt)
-    gaps = [abs(a - s.logprob) for r, sc in zip(greedy, scored)
-            for a, s in zip(sc.gold_logprobs, r.hypotheses[0].steps, strict=True)]
-    assert max(gaps) < 1e-3
+    assert max(_teacher_forced_gaps(for_decoding(reverse_model, "fp16"))) < 1e-3
 
 
 def test_auto_takes_fp16_where_there_is_no_native_bf16_and_fp16_is_faster(monkeypatch):
